@@ -1,0 +1,3 @@
+//! SeaORM entities: the Django `users` table and the tables this service adds.
+
+pub mod user;

@@ -1,0 +1,42 @@
+//! The `users` table, column for column as the Django "Tantana Backend" created it.
+
+use sea_orm::entity::prelude::*;
+
+/// One account. `phone_number` is stored in E.164; `password` is in Django's hash format.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub password: String,
+    pub last_login: Option<DateTimeUtc>,
+    pub is_superuser: bool,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub is_staff: bool,
+    pub is_active: bool,
+    pub date_joined: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    #[sea_orm(unique)]
+    pub username: Option<String>,
+    #[sea_orm(unique)]
+    pub phone_number: String,
+    pub full_name: String,
+    pub date_of_birth: Option<Date>,
+    pub language: String,
+    pub gender: Option<String>,
+    pub photo: Option<String>,
+    pub is_notification_enabled: bool,
+}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// Django's `has_usable_password()`: an empty or `!`-prefixed hash never verifies.
+    pub fn has_usable_password(&self) -> bool {
+        !self.password.is_empty() && !self.password.starts_with('!')
+    }
+}

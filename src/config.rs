@@ -1,0 +1,366 @@
+//! Typed configuration, read once from the environment (and `.env`) at start-up.
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The embedded default database: a SQLite file next to the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tantana.sqlite3?mode=rwc";
+
+/// Where one-time codes are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsBackendKind {
+    /// Print the message to the log (development).
+    Console,
+    /// Append one JSON line per message to `SMS_OUTBOX`.
+    File,
+}
+
+/// Shape of the log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A secret that never shows up in `Debug` output or logs.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"********\"")
+    }
+}
+
+/// Raw variables as they come from the environment; `Config::from_vars` validates and derives.
+#[derive(Debug, Deserialize)]
+struct RawConfig {
+    secret_key: Option<Secret>,
+    jwt_signing_key: Option<Secret>,
+    debug: Option<String>,
+    database_url: Option<String>,
+    db_engine: Option<String>,
+    db_name: Option<String>,
+    db_user: Option<String>,
+    db_password: Option<Secret>,
+    db_host: Option<String>,
+    db_port: Option<u16>,
+    #[serde(default = "defaults::db_max_connections")]
+    db_max_connections: u32,
+    redis_url: Option<String>,
+    #[serde(default = "defaults::redis_key_prefix")]
+    redis_key_prefix: String,
+    #[serde(default = "defaults::bind")]
+    bind: SocketAddr,
+    sms_backend: Option<String>,
+    #[serde(default = "defaults::sms_outbox")]
+    sms_outbox: PathBuf,
+    #[serde(default = "defaults::phone_default_region")]
+    phone_default_region: String,
+    #[serde(default = "defaults::otp_ttl")]
+    otp_ttl: u64,
+    #[serde(default = "defaults::otp_verified_ttl")]
+    otp_verified_ttl: u64,
+    #[serde(default = "defaults::otp_max_attempts")]
+    otp_max_attempts: u32,
+    #[serde(default = "defaults::otp_resend_cooldown")]
+    otp_resend_cooldown: u64,
+    #[serde(default = "defaults::otp_max_per_hour")]
+    otp_max_per_hour: u32,
+    #[serde(default)]
+    otp_test_numbers: String,
+    #[serde(default = "defaults::jwt_access_ttl")]
+    jwt_access_ttl: u64,
+    #[serde(default = "defaults::jwt_refresh_ttl")]
+    jwt_refresh_ttl: u64,
+    password_hash_concurrency: Option<usize>,
+    log_format: Option<String>,
+    aes_key: Option<Secret>,
+}
+
+mod defaults {
+    use super::*;
+
+    pub fn db_max_connections() -> u32 {
+        16
+    }
+    pub fn redis_key_prefix() -> String {
+        "tantana:".into()
+    }
+    pub fn bind() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 8000))
+    }
+    pub fn sms_outbox() -> PathBuf {
+        PathBuf::from("sms_outbox.jsonl")
+    }
+    pub fn phone_default_region() -> String {
+        "UZ".into()
+    }
+    pub fn otp_ttl() -> u64 {
+        120
+    }
+    pub fn otp_verified_ttl() -> u64 {
+        600
+    }
+    pub fn otp_max_attempts() -> u32 {
+        5
+    }
+    pub fn otp_resend_cooldown() -> u64 {
+        120
+    }
+    pub fn otp_max_per_hour() -> u32 {
+        5
+    }
+    pub fn jwt_access_ttl() -> u64 {
+        3600
+    }
+    pub fn jwt_refresh_ttl() -> u64 {
+        86_400
+    }
+}
+
+/// Everything the service needs to know about its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Signs tokens and keys the OTP HMAC.
+    pub secret_key: Secret,
+    /// True when no `SECRET_KEY` was given and a random one is in use.
+    pub secret_key_is_random: bool,
+    pub jwt_signing_key: Secret,
+    pub debug: bool,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub redis_url: Option<String>,
+    pub redis_key_prefix: String,
+    pub bind: SocketAddr,
+    pub sms_backend: SmsBackendKind,
+    pub sms_outbox: PathBuf,
+    pub phone_default_region: phonenumber::country::Id,
+    pub otp: OtpConfig,
+    pub jwt_access_ttl: u64,
+    pub jwt_refresh_ttl: u64,
+    pub password_hash_concurrency: usize,
+    pub log_format: LogFormat,
+    /// Accepted for compatibility with the Django settings; the original never used it.
+    pub aes_key: Option<Secret>,
+}
+
+/// One-time-code rules (contract §1, OTP).
+#[derive(Debug, Clone)]
+pub struct OtpConfig {
+    pub ttl_secs: u64,
+    pub verified_ttl_secs: u64,
+    pub max_attempts: u32,
+    pub resend_cooldown_secs: u64,
+    pub max_per_hour: u32,
+    /// E.164 number → fixed code, for app-store review accounts.
+    pub test_numbers: HashMap<String, String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads the given variables; tests use this to configure an app without touching the process.
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+        // Empty values mean "unset", as in Django's `.env` habits (`REDIS_URL=`).
+        let vars = vars.into_iter().filter(|(_, value)| !value.is_empty());
+        let raw: RawConfig = envy::from_iter(vars).map_err(|error| anyhow::anyhow!(describe(error)))?;
+        raw.validate()
+    }
+}
+
+/// envy reports a missing field by its lower-case name and a bad value with its variable name.
+fn describe(error: envy::Error) -> String {
+    match error {
+        envy::Error::MissingValue(name) => format!("{} is required", name.to_uppercase()),
+        envy::Error::Custom(message) => format!("invalid configuration: {message}"),
+    }
+}
+
+/// Parses a closed set of lower-case words, naming the variable when the value is not one of them.
+fn parse_choice<T: Copy>(name: &str, value: &str, choices: &[(&str, T)]) -> anyhow::Result<T> {
+    let wanted = value.to_ascii_lowercase();
+    choices
+        .iter()
+        .find(|(word, _)| *word == wanted)
+        .map(|(_, choice)| *choice)
+        .with_context(|| {
+            let words: Vec<&str> = choices.iter().map(|(word, _)| *word).collect();
+            format!("{name} must be one of {}, got {value:?}", words.join(" | "))
+        })
+}
+
+impl RawConfig {
+    fn validate(self) -> anyhow::Result<Config> {
+        let debug = match self.debug.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None => None,
+            Some("1" | "true" | "yes" | "on") => Some(true),
+            Some("0" | "false" | "no" | "off") => Some(false),
+            Some(other) => bail!("DEBUG must be true or false, got {other:?}"),
+        };
+        let (secret_key, secret_key_is_random) = match self.secret_key {
+            Some(key) => (key, false),
+            None if debug == Some(false) => {
+                bail!("SECRET_KEY is required when DEBUG=false")
+            }
+            None => (Secret::new(random_secret()), true),
+        };
+        let jwt_signing_key = self.jwt_signing_key.unwrap_or_else(|| secret_key.clone());
+        let database_url = match self.database_url {
+            Some(url) => url,
+            None => django_database_url(
+                self.db_engine.as_deref(),
+                self.db_name.as_deref(),
+                self.db_user.as_deref(),
+                self.db_password.as_ref().map(Secret::expose),
+                self.db_host.as_deref(),
+                self.db_port,
+            )?,
+        };
+        let phone_default_region = self
+            .phone_default_region
+            .to_ascii_uppercase()
+            .parse()
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "PHONE_DEFAULT_REGION must be a two-letter region code, got {:?}",
+                    self.phone_default_region
+                )
+            })?;
+        let test_numbers = parse_test_numbers(&self.otp_test_numbers, phone_default_region)?;
+        for (name, value) in [
+            ("OTP_TTL", self.otp_ttl),
+            ("OTP_VERIFIED_TTL", self.otp_verified_ttl),
+            ("JWT_ACCESS_TTL", self.jwt_access_ttl),
+            ("JWT_REFRESH_TTL", self.jwt_refresh_ttl),
+        ] {
+            if value == 0 {
+                bail!("{name} must be at least 1 second");
+            }
+        }
+        if self.otp_max_attempts == 0 {
+            bail!("OTP_MAX_ATTEMPTS must be at least 1");
+        }
+        let password_hash_concurrency = match self.password_hash_concurrency {
+            Some(0) => bail!("PASSWORD_HASH_CONCURRENCY must be at least 1"),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(2, usize::from),
+        };
+        Ok(Config {
+            secret_key,
+            secret_key_is_random,
+            jwt_signing_key,
+            debug: debug.unwrap_or(true),
+            database_url,
+            db_max_connections: self.db_max_connections.max(1),
+            redis_url: self.redis_url,
+            redis_key_prefix: self.redis_key_prefix,
+            bind: self.bind,
+            sms_backend: match self.sms_backend.as_deref() {
+                None => SmsBackendKind::Console,
+                Some(value) => parse_choice(
+                    "SMS_BACKEND",
+                    value,
+                    &[("console", SmsBackendKind::Console), ("file", SmsBackendKind::File)],
+                )?,
+            },
+            sms_outbox: self.sms_outbox,
+            phone_default_region,
+            otp: OtpConfig {
+                ttl_secs: self.otp_ttl,
+                verified_ttl_secs: self.otp_verified_ttl,
+                max_attempts: self.otp_max_attempts,
+                resend_cooldown_secs: self.otp_resend_cooldown,
+                max_per_hour: self.otp_max_per_hour,
+                test_numbers,
+            },
+            jwt_access_ttl: self.jwt_access_ttl,
+            jwt_refresh_ttl: self.jwt_refresh_ttl,
+            password_hash_concurrency,
+            log_format: match self.log_format.as_deref() {
+                None => LogFormat::Text,
+                Some(value) => parse_choice(
+                    "LOG_FORMAT",
+                    value,
+                    &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+                )?,
+            },
+            aes_key: self.aes_key,
+        })
+    }
+}
+
+/// Builds a URL from Django's `DB_*` settings, or falls back to the embedded SQLite file.
+fn django_database_url(
+    engine: Option<&str>,
+    name: Option<&str>,
+    user: Option<&str>,
+    password: Option<&str>,
+    host: Option<&str>,
+    port: Option<u16>,
+) -> anyhow::Result<String> {
+    let Some(engine) = engine else {
+        return Ok(DEFAULT_DATABASE_URL.to_string());
+    };
+    let name = name.context("DB_NAME is required when DB_ENGINE is set")?;
+    let engine = engine.rsplit('.').next().unwrap_or(engine);
+    match engine {
+        "postgresql" | "postgres" | "postgresql_psycopg2" => {
+            let credentials = match (user, password) {
+                (Some(user), Some(password)) => format!("{user}:{password}@"),
+                (Some(user), None) => format!("{user}@"),
+                _ => String::new(),
+            };
+            let host = host.unwrap_or("127.0.0.1");
+            let port = port.unwrap_or(5432);
+            Ok(format!("postgres://{credentials}{host}:{port}/{name}"))
+        }
+        "sqlite3" | "sqlite" => Ok(format!("sqlite://{name}?mode=rwc")),
+        other => bail!("DB_ENGINE {other:?} is not supported (use postgresql or sqlite3)"),
+    }
+}
+
+/// `"+998900000000=081020,+998900000001=111111"` → map from E.164 number to code.
+fn parse_test_numbers(
+    value: &str,
+    region: phonenumber::country::Id,
+) -> anyhow::Result<HashMap<String, String>> {
+    let mut numbers = HashMap::new();
+    for entry in value.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
+        let (number, code) = entry
+            .split_once('=')
+            .with_context(|| format!("OTP_TEST_NUMBERS entry {entry:?} must be NUMBER=CODE"))?;
+        let phone = crate::domain::PhoneNumber::parse(number.trim(), region).map_err(|_| {
+            anyhow::anyhow!("OTP_TEST_NUMBERS entry {entry:?} has an invalid phone number")
+        })?;
+        let code = code.trim();
+        if !crate::domain::is_otp_code(code) {
+            bail!("OTP_TEST_NUMBERS entry {entry:?} needs a 6-digit code");
+        }
+        numbers.insert(phone.as_str().to_string(), code.to_string());
+    }
+    Ok(numbers)
+}
+
+fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

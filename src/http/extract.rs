@@ -1,0 +1,126 @@
+//! Request extractors that turn every malformed request into an `AppError`, never a bare 4xx/5xx.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
+    http::{header, request::Parts},
+};
+use serde_json::{Map, Value};
+
+use crate::{
+    error::{AppError, FieldError},
+    service::auth::{self, CurrentUser},
+    state::AppState,
+};
+
+/// A JSON object body, read field by field like a DRF serializer reads `request.data`.
+pub struct JsonForm {
+    fields: Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl JsonForm {
+    /// A string field. Numbers are accepted as their text, as DRF's CharField does; null is absent.
+    pub fn string(&mut self, field: &'static str) -> Option<String> {
+        match self.fields.remove(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text),
+            Some(Value::Number(number)) => Some(number.to_string()),
+            Some(_) => {
+                self.errors.push(FieldError::new(field, "invalid", "Not a valid string."));
+                None
+            }
+        }
+    }
+
+    /// An optional boolean field.
+    pub fn boolean(&mut self, field: &'static str) -> Option<bool> {
+        match self.fields.remove(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(value)) => Some(value),
+            Some(_) => {
+                self.errors.push(FieldError::new(field, "invalid", "Must be a valid boolean."));
+                None
+            }
+        }
+    }
+
+    /// Fails with the type errors met while reading fields.
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(AppError::Validation(self.errors)) }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonForm {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+        let is_json = content_type.is_some_and(|value| {
+            let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        });
+        let has_content_type = content_type.is_some();
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(_) if rejection.status() == 413 => AppError::PayloadTooLarge,
+            other => AppError::Malformed(other.body_text()),
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) && (!has_content_type || is_json) {
+            // DRF reads an empty body as an empty form: the required fields are then reported.
+            return Ok(Self { fields: Map::new(), errors: Vec::new() });
+        }
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(fields)) => Ok(Self { fields, errors: Vec::new() }),
+            Ok(other) => Err(AppError::Validation(vec![FieldError {
+                field: None,
+                code: "invalid",
+                message: format!("Invalid data. Expected a dictionary, but got {}.", json_kind(&other)).into(),
+            }])),
+            Err(error) => Err(AppError::Malformed(error.to_string())),
+        }
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// The bearer token of the `Authorization` header, if the request has one.
+pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, AppError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| AppError::NotAuthenticated)?;
+    let mut words = value.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some(scheme), Some(token), None) if scheme.eq_ignore_ascii_case("bearer") => Ok(Some(token)),
+        // Another scheme is not ours to judge, as simplejwt leaves it to other authenticators.
+        (Some(scheme), _, _) if !scheme.eq_ignore_ascii_case("bearer") => Ok(None),
+        _ => Err(AppError::InvalidToken {
+            problem: crate::error::TokenProblem::Invalid,
+            kind: crate::error::TokenKind::Access,
+        }),
+    }
+}
+
+/// The authenticated caller; rejects with simplejwt's 401 bodies.
+pub struct AuthUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer_token(parts)?.ok_or(AppError::NotAuthenticated)?;
+        Ok(AuthUser(auth::authenticate(state, token).await?))
+    }
+}

@@ -1,0 +1,30 @@
+//! Tantana Auth: phone-number accounts, OTP by SMS and JWT sessions, over REST v1 and GraphQL.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod service;
+pub mod sms;
+pub mod state;
+pub mod store;
+
+use axum::{Router, extract::DefaultBodyLimit};
+use tower_http::trace::TraceLayer;
+
+pub use state::AppState;
+
+/// Largest request body accepted, on every route.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The whole HTTP application for a ready state.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(http::router())
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

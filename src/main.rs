@@ -1,0 +1,66 @@
+//! The `tantana` binary: reads the configuration, opens the database and store, and serves.
+
+use anyhow::Context;
+use tantana::{AppState, app, config::Config};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    // A missing `.env` is normal in production.
+    dotenvy::dotenv().ok();
+    if let Err(error) = run().await {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    init_tracing(&config);
+    if config.secret_key_is_random {
+        tracing::warn!(
+            "SECRET_KEY is not set: using a random key. Tokens and OTP sessions will not survive a \
+             restart and will not work across instances. Set SECRET_KEY in production."
+        );
+    }
+    let bind = config.bind;
+    let state = AppState::connect(config).await?;
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    tracing::info!(%bind, store = state.store.kind(), "Tantana Auth is serving");
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+fn init_tracing(config: &Config) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi);
+    match config.log_format {
+        tantana::config::LogFormat::Json => builder.json().init(),
+        tantana::config::LogFormat::Text => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

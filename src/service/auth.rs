@@ -1,0 +1,205 @@
+//! Signing in and passwords: password login, OTP login, reset, set, and bearer authentication.
+
+use chrono::Utc;
+use entity::user;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, TransactionTrait};
+
+use crate::{
+    domain::{OtpType, check_password_policy},
+    error::{AppError, AppResult, FieldError, Rule, TokenKind, TokenProblem},
+    service::{
+        otp,
+        token::{Claims, LoginMethod},
+        user::{SignedIn, find_by_phone, require_verified_session},
+        validate::Validator,
+    },
+    state::AppState,
+};
+
+/// How long after an OTP login `login/set-password/` may skip the old password.
+const OTP_LOGIN_GRACE_SECS: i64 = 600;
+
+/// Raw password-login input.
+#[derive(Debug, Default)]
+pub struct LoginInput {
+    pub phone_number: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Raw OTP-login input.
+#[derive(Debug, Default)]
+pub struct OtpLoginInput {
+    pub phone_number: Option<String>,
+    pub session: Option<String>,
+}
+
+/// Raw forgot-password input.
+#[derive(Debug, Default)]
+pub struct ResetPasswordInput {
+    pub phone_number: Option<String>,
+    pub password: Option<String>,
+    pub password2: Option<String>,
+    pub session: Option<String>,
+}
+
+/// Raw set-password input (the caller is already authenticated).
+#[derive(Debug, Default)]
+pub struct SetPasswordInput {
+    pub password: Option<String>,
+    pub password2: Option<String>,
+    pub old_password: Option<String>,
+}
+
+/// The caller of an authenticated request.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: user::Model,
+    pub claims: Claims,
+}
+
+/// Phone + password. Unknown phone and wrong password look the same, in body and in time.
+pub async fn login_with_password(state: &AppState, input: LoginInput) -> AppResult<SignedIn> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let phone = validator.phone("phone_number", input.phone_number);
+    let password = validator.text("password", input.password);
+    let (Some(phone), Some(password)) = (phone, password) else {
+        return Err(validator.into_error());
+    };
+
+    let user = find_by_phone(state, &phone).await?;
+    let verification = state.passwords.verify(&password, user.as_ref().map(|user| user.password.as_str())).await?;
+    let Some(user) = user.filter(|_| verification.matches) else {
+        tracing::info!(phone_number = %phone.masked(), "password login failed");
+        return Err(AppError::InvalidCredentials);
+    };
+    ensure_active(&user)?;
+    let new_hash = if verification.needs_rehash { Some(state.passwords.hash(&password).await?) } else { None };
+    sign_in(state, user, new_hash, LoginMethod::Password).await
+}
+
+/// Phone + a verified `login` session: signs in without a password.
+pub async fn login_with_otp(state: &AppState, input: OtpLoginInput) -> AppResult<SignedIn> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let phone = validator.phone("phone_number", input.phone_number);
+    let session = validator.session("session", input.session);
+    let (Some(phone), Some(session)) = (phone, session) else {
+        return Err(validator.into_error());
+    };
+    let Some(user) = find_by_phone(state, &phone).await? else {
+        return Err(AppError::Rule(Rule::UserNotFound));
+    };
+    ensure_active(&user)?;
+    otp::consume_verified_session(state, &session, &phone, OtpType::Login).await?;
+    sign_in(state, user, None, LoginMethod::Otp).await
+}
+
+/// Sets a new password behind a verified `forgot_password` session.
+pub async fn reset_password(state: &AppState, input: ResetPasswordInput) -> AppResult<user::Model> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let phone = validator.phone("phone_number", input.phone_number);
+    let password = validator.text("password", input.password);
+    let password2 = validator.text("password2", input.password2);
+    if let (Some(password), Some(password2)) = (&password, &password2) {
+        validator.extend(check_password_policy(password, password2, "password", "password2"));
+    }
+    let session = validator.session("session", input.session);
+    if !validator.is_valid() {
+        return Err(validator.into_error());
+    }
+    let (Some(phone), Some(password), Some(session)) = (phone, password, session) else {
+        return Err(validator.into_error());
+    };
+    let Some(user) = find_by_phone(state, &phone).await? else {
+        return Err(AppError::Rule(Rule::UserNotFound));
+    };
+    require_verified_session(state, &session, &phone, OtpType::ForgotPassword).await?;
+    let password_hash = state.passwords.hash(&password).await?;
+
+    let txn = state.db.begin().await?;
+    let mut active = user.into_active_model();
+    active.password = Set(password_hash);
+    active.updated_at = Set(Utc::now());
+    let user = active.update(&txn).await?;
+    otp::consume_verified_session(state, &session, &phone, OtpType::ForgotPassword).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = user.id, "password reset");
+    Ok(user)
+}
+
+/// Sets (or replaces) the caller's password. The old one is asked for unless the account has none
+/// or the caller signed in by OTP in the last ten minutes (the "forgot it, got in by SMS" path).
+pub async fn set_password(state: &AppState, caller: CurrentUser, input: SetPasswordInput) -> AppResult<user::Model> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let password = validator.text("password", input.password);
+    let password2 = validator.text("password2", input.password2);
+    if let (Some(password), Some(password2)) = (&password, &password2) {
+        validator.extend(check_password_policy(password, password2, "password", "password2"));
+    }
+    let recent_otp_login = caller.claims.login_method == Some(LoginMethod::Otp)
+        && Utc::now().timestamp() - caller.claims.iat <= OTP_LOGIN_GRACE_SECS;
+    let needs_old_password = caller.user.has_usable_password() && !recent_otp_login;
+    let old_password = if needs_old_password { validator.text("old_password", input.old_password) } else { None };
+    if !validator.is_valid() {
+        return Err(validator.into_error());
+    }
+    let Some(password) = password else {
+        return Err(validator.into_error());
+    };
+    if let Some(old_password) = old_password {
+        let verification = state.passwords.verify(&old_password, Some(&caller.user.password)).await?;
+        if !verification.matches {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "old_password",
+                "password_incorrect",
+                "Your old password was entered incorrectly. Please enter it again.",
+            )]));
+        }
+    }
+    let password_hash = state.passwords.hash(&password).await?;
+    let mut active = caller.user.into_active_model();
+    active.password = Set(password_hash);
+    active.updated_at = Set(Utc::now());
+    let user = active.update(&state.db).await?;
+    tracing::info!(user_id = user.id, "password set");
+    Ok(user)
+}
+
+/// Resolves a bearer access token to its active user.
+pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<CurrentUser> {
+    let claims = state.tokens.verify(access_token, TokenKind::Access)?;
+    let refuse = |problem| AppError::InvalidToken { problem, kind: TokenKind::Access };
+    let user_id = claims.user_id().ok_or_else(|| refuse(TokenProblem::Invalid))?;
+    let user = user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or_else(|| refuse(TokenProblem::UserNotFound))?;
+    if !user.is_active {
+        return Err(refuse(TokenProblem::UserInactive));
+    }
+    Ok(CurrentUser { user, claims })
+}
+
+fn ensure_active(user: &user::Model) -> AppResult<()> {
+    if user.is_active {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden { code: "user_inactive", message: "User account is disabled." })
+    }
+}
+
+/// Records the login (and an upgraded hash) and issues tokens.
+async fn sign_in(
+    state: &AppState,
+    user: user::Model,
+    new_password_hash: Option<String>,
+    method: LoginMethod,
+) -> AppResult<SignedIn> {
+    let now = Utc::now();
+    let mut active = user.into_active_model();
+    active.last_login = Set(Some(now));
+    if let Some(hash) = new_password_hash {
+        active.password = Set(hash);
+        active.updated_at = Set(now);
+    }
+    let user = active.update(&state.db).await?;
+    let tokens = state.tokens.issue_pair(user.id, method)?;
+    tracing::info!(user_id = user.id, method = ?method, "signed in");
+    Ok(SignedIn { user, tokens })
+}

@@ -1,0 +1,235 @@
+//! One-time codes: send, verify, and the single consumption of a verified session.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use subtle::ConstantTimeEq;
+
+use crate::{
+    domain::{Language, OtpType, PhoneNumber},
+    error::{AppError, AppResult, Rule},
+    service::{user, validate::Validator},
+    sms::OtpMessage,
+    state::AppState,
+    store::{Attempt, AttemptOutcome, OtpSession, SessionState},
+};
+
+/// Raw send-otp input, as either transport received it.
+#[derive(Debug, Default)]
+pub struct SendOtpInput {
+    pub otp_type: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+/// A code was sent; `session` identifies it in verify-otp.
+#[derive(Debug, Clone)]
+pub struct SentOtp {
+    pub otp_type: OtpType,
+    pub phone_number: PhoneNumber,
+    pub session: String,
+}
+
+/// Raw verify-otp input.
+#[derive(Debug, Default)]
+pub struct VerifyOtpInput {
+    pub otp_type: Option<String>,
+    pub phone_number: Option<String>,
+    pub session: Option<String>,
+    pub otp_code: Option<String>,
+}
+
+/// The session is verified and can be consumed once.
+#[derive(Debug, Clone)]
+pub struct VerifiedOtp {
+    pub otp_type: OtpType,
+    pub phone_number: PhoneNumber,
+    pub session: String,
+    pub otp_code: String,
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Sends a code for `type` to `phone_number`, enforcing the account rule, cooldown and hourly cap.
+pub async fn send_otp(state: &AppState, input: SendOtpInput) -> AppResult<SentOtp> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let otp_type = validator.choice("type", input.otp_type, OtpType::from_wire);
+    let phone = validator.phone("phone_number", input.phone_number);
+    let (Some(otp_type), Some(phone)) = (otp_type, phone) else {
+        return Err(validator.into_error());
+    };
+
+    let existing = user::find_by_phone(state, &phone).await?;
+    match (otp_type, &existing) {
+        (OtpType::Auth, Some(_)) => return Err(AppError::Rule(Rule::UserExists)),
+        (OtpType::ForgotPassword | OtpType::Login, None) => return Err(AppError::Rule(Rule::UserNotFound)),
+        _ => {}
+    }
+    let language = existing
+        .as_ref()
+        .and_then(|user| Language::from_wire(&user.language))
+        .unwrap_or(Language::Uz);
+
+    let otp = &state.config.otp;
+    let test_code = otp.test_numbers.get(phone.as_str()).cloned();
+    // Review numbers cost no SMS, so they skip the send brakes; their attempts are still limited.
+    let brakes = if test_code.is_none() { Some(take_send_brakes(state, otp_type, &phone).await?) } else { None };
+
+    let code = test_code.clone().unwrap_or_else(generate_code);
+    let session = uuid::Uuid::new_v4().hyphenated().to_string();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let record = OtpSession {
+        phone_number: phone.as_str().to_string(),
+        otp_type,
+        code_mac: code_mac(state, &session, &code),
+        attempts: 0,
+        state: SessionState::Pending,
+        expires_at_ms: now_ms + secs_to_ms(otp.ttl_secs),
+        verified_until_ms: 0,
+    };
+    // Kept past the code's expiry so a late guess hears "expired" rather than "no such session".
+    let keep_for = Duration::from_secs(otp.ttl_secs + otp.verified_ttl_secs);
+    let stored = state.store.put_otp_session(&session, &record, keep_for).await;
+    if let Err(error) = stored {
+        if let Some(brakes) = &brakes {
+            brakes.give_back(state).await;
+        }
+        return Err(error);
+    }
+
+    if test_code.is_none() {
+        let message = OtpMessage { phone_number: &phone, code: &code, otp_type, language };
+        if let Err(error) = state.sms.send(&message).await {
+            // The user got nothing, so the send must not count against them.
+            let _ = state.store.delete_otp_session(&session).await;
+            if let Some(brakes) = &brakes {
+                brakes.give_back(state).await;
+            }
+            return Err(error);
+        }
+    }
+    tracing::info!(phone_number = %phone.masked(), otp_type = otp_type.as_str(), "OTP sent");
+    Ok(SentOtp { otp_type, phone_number: phone, session })
+}
+
+/// The cooldown and hourly count taken for one send, so a failed send can give them back.
+struct SendBrakes {
+    cooldown_key: String,
+    hourly_key: String,
+}
+
+impl SendBrakes {
+    async fn give_back(&self, state: &AppState) {
+        if let Err(error) = state.store.clear_cooldown(&self.cooldown_key).await {
+            tracing::warn!(%error, "could not clear the OTP cooldown after a failed send");
+        }
+        if let Err(error) = state.store.decrement_window(&self.hourly_key).await {
+            tracing::warn!(%error, "could not give back the hourly OTP count after a failed send");
+        }
+    }
+}
+
+async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumber) -> AppResult<SendBrakes> {
+    let otp = &state.config.otp;
+    let cooldown_key = format!("otp_cooldown:{}:{}", otp_type.as_str(), phone.as_str());
+    let hourly_key = format!("otp_hourly:{}", phone.as_str());
+    if let Some(left) =
+        state.store.try_start_cooldown(&cooldown_key, Duration::from_secs(otp.resend_cooldown_secs.max(1))).await?
+    {
+        return Err(AppError::RateLimited {
+            code: "otp_already_sent",
+            message: "OTP Already sent",
+            retry_after_secs: ceil_secs(left),
+        });
+    }
+    let (count, left) = state.store.increment_window(&hourly_key, HOUR).await?;
+    if count > u64::from(otp.max_per_hour) {
+        state.store.decrement_window(&hourly_key).await?;
+        state.store.clear_cooldown(&cooldown_key).await?;
+        return Err(AppError::RateLimited {
+            code: "otp_hourly_limit",
+            message: "Too many codes requested for this phone number. Try again later.",
+            retry_after_secs: ceil_secs(left),
+        });
+    }
+    Ok(SendBrakes { cooldown_key, hourly_key })
+}
+
+/// Checks a code against its session; each wrong guess counts, atomically, against the limit.
+pub async fn verify_otp(state: &AppState, input: VerifyOtpInput) -> AppResult<VerifiedOtp> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let otp_type = validator.choice("type", input.otp_type, OtpType::from_wire);
+    let phone = validator.phone("phone_number", input.phone_number);
+    let session = validator.session("session", input.session);
+    let code = validator.otp_code("otp_code", input.otp_code);
+    let (Some(otp_type), Some(phone), Some(session), Some(code)) = (otp_type, phone, session, code) else {
+        return Err(validator.into_error());
+    };
+
+    let Some(record) = state.store.get_otp_session(&session).await? else {
+        return Err(AppError::Rule(Rule::SessionInvalid));
+    };
+    if record.phone_number != phone.as_str() || record.otp_type != otp_type {
+        return Err(AppError::Rule(Rule::SessionInvalid));
+    }
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    if record.state == SessionState::Pending && now_ms > record.expires_at_ms {
+        return Err(AppError::Rule(Rule::OtpExpired));
+    }
+    let expected = hex::decode(&record.code_mac).unwrap_or_default();
+    let given = hex::decode(code_mac(state, &session, &code)).unwrap_or_default();
+    let correct: bool = expected.ct_eq(&given).into();
+
+    let otp = &state.config.otp;
+    let attempt = Attempt {
+        correct,
+        max_attempts: otp.max_attempts,
+        verified_until_ms: now_ms + secs_to_ms(otp.verified_ttl_secs),
+        keep_verified_for: Duration::from_secs(otp.verified_ttl_secs),
+    };
+    match state.store.record_otp_attempt(&session, attempt).await? {
+        AttemptOutcome::Verified => Ok(VerifiedOtp { otp_type, phone_number: phone, session, otp_code: code }),
+        AttemptOutcome::Wrong => Err(AppError::Rule(Rule::OtpInvalid)),
+        AttemptOutcome::Exhausted => Err(AppError::Rule(Rule::OtpAttemptsExceeded)),
+        AttemptOutcome::Missing => Err(AppError::Rule(Rule::SessionInvalid)),
+    }
+}
+
+/// Uses up a verified session for `phone` and `otp_type`; of two concurrent callers one wins.
+pub async fn consume_verified_session(
+    state: &AppState,
+    session: &str,
+    phone: &PhoneNumber,
+    otp_type: OtpType,
+) -> AppResult<()> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    if state.store.consume_verified_session(session, phone.as_str(), otp_type, now_ms).await? {
+        Ok(())
+    } else {
+        Err(AppError::Rule(Rule::SessionInvalid))
+    }
+}
+
+/// Six digits from the operating system's CSPRNG.
+fn generate_code() -> String {
+    format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
+}
+
+/// The code is kept only as HMAC(secret, session ‖ code): a store dump reveals no codes.
+fn code_mac(state: &AppState, session: &str, code: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(state.config.secret_key.expose().as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(session.as_bytes());
+    mac.update(b":");
+    mac.update(code.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn secs_to_ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// `Retry-After` is whole seconds, rounded up so a client never retries too early.
+pub fn ceil_secs(duration: Duration) -> u64 {
+    duration.as_millis().div_ceil(1000).max(1).try_into().unwrap_or(u64::MAX)
+}

@@ -1,0 +1,146 @@
+//! JWTs compatible with djangorestframework-simplejwt 5.5.1: HS256, the same claims, the same bytes.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    config::Config,
+    error::{AppError, AppResult, TokenKind, TokenProblem},
+};
+
+/// PyJWT writes the header with sorted keys and no spaces; we write the same bytes.
+const HEADER_JSON: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+/// How the session that minted a token started (our claim; simplejwt ignores unknown claims).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoginMethod {
+    Password,
+    Otp,
+}
+
+/// The claims of an access or refresh token, in simplejwt's order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub token_type: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    #[serde(deserialize_with = "user_id_from_string_or_number")]
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_method: Option<LoginMethod>,
+}
+
+impl Claims {
+    /// The user id as a number; `None` when a token carries an id this service never issues.
+    pub fn user_id(&self) -> Option<i64> {
+        self.user_id.parse().ok()
+    }
+}
+
+/// A freshly issued access + refresh pair.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+    pub refresh_claims: Claims,
+}
+
+/// Signs and verifies tokens with the configured key.
+#[derive(Clone)]
+pub struct TokenService {
+    signing_key: Vec<u8>,
+    decoding_key: DecodingKey,
+    access_ttl: i64,
+    refresh_ttl: i64,
+}
+
+impl TokenService {
+    pub fn new(config: &Config) -> Self {
+        let key = config.jwt_signing_key.expose().as_bytes().to_vec();
+        Self {
+            decoding_key: DecodingKey::from_secret(&key),
+            signing_key: key,
+            access_ttl: i64::try_from(config.jwt_access_ttl).unwrap_or(i64::MAX / 2),
+            refresh_ttl: i64::try_from(config.jwt_refresh_ttl).unwrap_or(i64::MAX / 2),
+        }
+    }
+
+    /// Issues a refresh token and its access token, like `RefreshToken.for_user(user)`.
+    pub fn issue_pair(&self, user_id: i64, login_method: LoginMethod) -> AppResult<TokenPair> {
+        let now = chrono::Utc::now().timestamp();
+        let refresh_claims = Claims {
+            token_type: "refresh".into(),
+            exp: now + self.refresh_ttl,
+            iat: now,
+            jti: new_jti(),
+            user_id: user_id.to_string(),
+            login_method: Some(login_method),
+        };
+        let access_claims = Claims {
+            token_type: "access".into(),
+            exp: now + self.access_ttl,
+            jti: new_jti(),
+            ..refresh_claims.clone()
+        };
+        Ok(TokenPair {
+            access: self.sign(&access_claims)?,
+            refresh: self.sign(&refresh_claims)?,
+            refresh_claims,
+        })
+    }
+
+    fn sign(&self, claims: &Claims) -> AppResult<String> {
+        let payload = serde_json::to_vec(claims).map_err(anyhow::Error::from)?;
+        let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(HEADER_JSON), URL_SAFE_NO_PAD.encode(payload));
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.signing_key)
+            .map_err(|error| anyhow::anyhow!("invalid signing key: {error}"))?;
+        mac.update(signing_input.as_bytes());
+        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        Ok(format!("{signing_input}.{signature}"))
+    }
+
+    /// Verifies signature, algorithm, expiry and `token_type`.
+    pub fn verify(&self, token: &str, kind: TokenKind) -> AppResult<Claims> {
+        let refuse = |problem| AppError::InvalidToken { problem, kind };
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding_key, &validation).map_err(|error| {
+            match error.kind() {
+                ErrorKind::ExpiredSignature => refuse(TokenProblem::Expired),
+                _ => refuse(TokenProblem::Invalid),
+            }
+        })?;
+        let expected = match kind {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+        };
+        if data.claims.token_type != expected || data.claims.user_id().is_none() {
+            return Err(refuse(TokenProblem::Invalid));
+        }
+        Ok(data.claims)
+    }
+}
+
+/// simplejwt's `jti`: a UUID4 as 32 hex digits.
+fn new_jti() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Older simplejwt versions wrote `user_id` as a number; 5.5 writes a string. Accept both.
+fn user_id_from_string_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(i64),
+    }
+    Ok(match Id::deserialize(deserializer)? {
+        Id::Text(text) => text,
+        Id::Number(number) => number.to_string(),
+    })
+}

@@ -1,0 +1,178 @@
+//! Accounts: lookup by phone, existence checks, and registration behind a verified OTP session.
+
+use chrono::Utc;
+use entity::user;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr, TransactionTrait};
+
+use crate::{
+    domain::{Gender, Language, OtpType, PhoneNumber, check_password_policy},
+    error::{AppError, AppResult, Rule},
+    service::{
+        otp,
+        token::{LoginMethod, TokenPair},
+        validate::Validator,
+    },
+    state::AppState,
+    store::SessionState,
+};
+
+/// What the next screen of a login flow should be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginNext {
+    Password,
+    Otp,
+    Register,
+}
+
+impl LoginNext {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginNext::Password => "password",
+            LoginNext::Otp => "otp",
+            LoginNext::Register => "register",
+        }
+    }
+}
+
+/// Answer of check-user and login/check.
+#[derive(Debug, Clone)]
+pub struct UserLookup {
+    pub phone_number: PhoneNumber,
+    pub exists: bool,
+    pub has_password: bool,
+}
+
+impl UserLookup {
+    pub fn next(&self) -> LoginNext {
+        match (self.exists, self.has_password) {
+            (false, _) => LoginNext::Register,
+            (true, true) => LoginNext::Password,
+            (true, false) => LoginNext::Otp,
+        }
+    }
+}
+
+/// Raw registration input.
+#[derive(Debug, Default)]
+pub struct RegisterInput {
+    pub phone_number: Option<String>,
+    pub password: Option<String>,
+    pub password2: Option<String>,
+    pub full_name: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub gender: Option<String>,
+    pub language: Option<String>,
+    pub session: Option<String>,
+}
+
+/// A signed-in user: the account and a fresh token pair.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: user::Model,
+    pub tokens: TokenPair,
+}
+
+/// The account with this phone number, if any.
+pub async fn find_by_phone(state: &AppState, phone: &PhoneNumber) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find().filter(user::Column::PhoneNumber.eq(phone.as_str())).one(&state.db).await?)
+}
+
+/// Whether an account exists for the phone number, and whether it has a password.
+pub async fn look_up_user(state: &AppState, phone_number: Option<String>) -> AppResult<UserLookup> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let Some(phone) = validator.phone("phone_number", phone_number) else {
+        return Err(validator.into_error());
+    };
+    let user = find_by_phone(state, &phone).await?;
+    Ok(UserLookup {
+        exists: user.is_some(),
+        has_password: user.as_ref().is_some_and(user::Model::has_usable_password),
+        phone_number: phone,
+    })
+}
+
+/// Creates the account behind a verified `auth` session and signs it in.
+pub async fn register_user(state: &AppState, input: RegisterInput) -> AppResult<SignedIn> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let phone = validator.phone("phone_number", input.phone_number);
+    let password = validator.text("password", input.password);
+    let password2 = validator.text("password2", input.password2);
+    if let (Some(password), Some(password2)) = (&password, &password2) {
+        validator.extend(check_password_policy(password, password2, "password", "password2"));
+    }
+    let full_name = validator.bounded_text("full_name", input.full_name, 255);
+    let date_of_birth = validator.optional_past_date("date_of_birth", input.date_of_birth);
+    let gender = validator.optional_choice("gender", input.gender, Gender::from_wire);
+    let language = validator.optional_choice("language", input.language, Language::from_wire);
+    let session = validator.session("session", input.session);
+    if !validator.is_valid() {
+        return Err(validator.into_error());
+    }
+    let (Some(phone), Some(password), Some(full_name), Some(session)) = (phone, password, full_name, session) else {
+        return Err(validator.into_error());
+    };
+
+    if find_by_phone(state, &phone).await?.is_some() {
+        return Err(AppError::Rule(Rule::UserExists));
+    }
+    // Hashing is the expensive step: only do it for a session that can actually be consumed.
+    require_verified_session(state, &session, &phone, OtpType::Auth).await?;
+    let password_hash = state.passwords.hash(&password).await?;
+
+    let now = Utc::now();
+    let new_user = user::ActiveModel {
+        password: Set(password_hash),
+        last_login: Set(Some(now)),
+        is_superuser: Set(false),
+        first_name: Set(String::new()),
+        last_name: Set(String::new()),
+        email: Set(String::new()),
+        is_staff: Set(false),
+        is_active: Set(true),
+        date_joined: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+        username: Set(None),
+        phone_number: Set(phone.as_str().to_string()),
+        full_name: Set(full_name),
+        date_of_birth: Set(date_of_birth),
+        language: Set(language.unwrap_or(Language::Uz).as_str().to_string()),
+        gender: Set(gender.map(|gender| gender.as_str().to_string())),
+        photo: Set(None),
+        is_notification_enabled: Set(true),
+        ..Default::default()
+    };
+    // The row and the session's consumption commit together: a lost race leaves neither.
+    let txn = state.db.begin().await?;
+    let user = new_user.insert(&txn).await.map_err(|error| match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Rule(Rule::UserExists),
+        _ => AppError::from(error),
+    })?;
+    otp::consume_verified_session(state, &session, &phone, OtpType::Auth).await?;
+    txn.commit().await?;
+
+    tracing::info!(user_id = user.id, phone_number = %phone.masked(), "user registered");
+    let tokens = state.tokens.issue_pair(user.id, LoginMethod::Otp)?;
+    Ok(SignedIn { user, tokens })
+}
+
+/// Fails unless the session is verified for this phone and type (without consuming it).
+pub async fn require_verified_session(
+    state: &AppState,
+    session: &str,
+    phone: &PhoneNumber,
+    otp_type: OtpType,
+) -> AppResult<()> {
+    let now_ms = Utc::now().timestamp_millis();
+    match state.store.get_otp_session(session).await? {
+        Some(record)
+            if record.state == SessionState::Verified
+                && record.phone_number == phone.as_str()
+                && record.otp_type == otp_type
+                && record.verified_until_ms >= now_ms =>
+        {
+            Ok(())
+        }
+        _ => Err(AppError::Rule(Rule::SessionInvalid)),
+    }
+}

@@ -1,0 +1,51 @@
+//! `AppState`: the connections and collaborators every request shares, built once at start-up.
+
+use std::{ops::Deref, sync::Arc};
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    config::Config,
+    service::{password::PasswordHasher, token::TokenService},
+    sms::SmsSender,
+    store::Store,
+};
+
+/// Cheap to clone: one `Arc` around everything.
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+/// What the service functions work with.
+pub struct Services {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    pub store: Store,
+    pub sms: SmsSender,
+    pub passwords: PasswordHasher,
+    pub tokens: TokenService,
+}
+
+impl AppState {
+    /// Assembles the state from a config and connections that are already open.
+    pub fn new(config: Config, db: DatabaseConnection, store: Store) -> Self {
+        let sms = SmsSender::from_config(&config);
+        let passwords = PasswordHasher::new(config.password_hash_concurrency);
+        let tokens = TokenService::new(&config);
+        Self(Arc::new(Services { config, db, store, sms, passwords, tokens }))
+    }
+
+    /// Opens the database (running migrations) and the store that `config` names.
+    pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        let db = crate::db::connect(&config).await?;
+        let store = Store::connect(config.redis_url.as_deref(), &config.redis_key_prefix).await?;
+        Ok(Self::new(config, db, store))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
