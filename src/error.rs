@@ -74,11 +74,14 @@ pub enum TokenProblem {
     UserInactive,
 }
 
-/// Which kind of token was presented, for simplejwt's `messages` entry.
+/// Which kind of token was expected: an access token in `Authorization` gets simplejwt's
+/// authentication body, the token endpoints get the token-view body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Access,
     Refresh,
+    /// `token/verify/` takes either kind.
+    Any,
 }
 
 /// Every failure of the service. `status()` and `graphql_code()` feed the two transports.
@@ -189,7 +192,10 @@ impl AppError {
             AppError::NotAuthenticated => {
                 whole("not_authenticated", "Authentication credentials were not provided.".into())
             }
-            AppError::InvalidToken { problem, .. } => whole(problem.code(), problem.detail().into()),
+            AppError::InvalidToken { problem, kind: TokenKind::Access } => {
+                whole(problem.code(), problem.detail().into())
+            }
+            AppError::InvalidToken { problem, .. } => whole(problem.code(), problem.message().into()),
             AppError::Forbidden { code, message } | AppError::RateLimited { code, message, .. } => {
                 whole(code, (*message).into())
             }
@@ -235,9 +241,10 @@ impl TokenProblem {
     /// simplejwt's per-token message.
     pub fn message(self) -> &'static str {
         match self {
+            TokenProblem::Invalid => "Token is invalid",
             TokenProblem::Expired => "Token is expired",
             TokenProblem::Revoked => "Token is blacklisted",
-            _ => "Token is invalid",
+            TokenProblem::UserNotFound | TokenProblem::UserInactive => self.detail(),
         }
     }
 }

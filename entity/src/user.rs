@@ -30,6 +30,9 @@ pub struct Model {
     pub gender: Option<String>,
     pub photo: Option<String>,
     pub is_notification_enabled: bool,
+    /// Ours, not Django's (nullable, so Django ignores it): access tokens issued before this
+    /// instant are refused. Set by password changes and resets.
+    pub tokens_valid_after: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

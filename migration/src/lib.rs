@@ -3,6 +3,8 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20250101_000001_create_users_table;
+mod m20250101_000002_create_token_blacklist_tables;
+mod m20250101_000003_add_users_tokens_valid_after;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -10,7 +12,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20250101_000001_create_users_table::Migration)]
+        vec![
+            Box::new(m20250101_000001_create_users_table::Migration),
+            Box::new(m20250101_000002_create_token_blacklist_tables::Migration),
+            Box::new(m20250101_000003_add_users_tokens_valid_after::Migration),
+        ]
     }
 }
 

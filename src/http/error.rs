@@ -56,9 +56,12 @@ impl IntoResponse for AppError {
         match &self {
             // simplejwt's keys, which mobile clients test to decide whether to refresh.
             AppError::InvalidToken { problem, kind } => {
-                body.detail = Some(problem.detail());
+                let authenticating = *kind == TokenKind::Access;
+                // simplejwt's token views put the token's own message in `detail`; the
+                // authentication class puts a generic one there and the specifics in `messages`.
+                body.detail = Some(if authenticating { problem.detail() } else { problem.message() });
                 body.code = Some(problem.code());
-                if *kind == TokenKind::Access && problem.code() == "token_not_valid" {
+                if authenticating && problem.code() == "token_not_valid" {
                     body.messages = Some([TokenMessage {
                         token_class: "AccessToken",
                         token_type: "access",

@@ -33,6 +33,17 @@ impl JsonForm {
         }
     }
 
+    /// A field of a partial update: absent → `None` (unchanged), null → `Some("")` (cleared).
+    pub fn patch_string(&mut self, field: &'static str) -> Option<String> {
+        match self.fields.get(field) {
+            Some(Value::Null) => {
+                self.fields.remove(field);
+                Some(String::new())
+            }
+            _ => self.string(field),
+        }
+    }
+
     /// An optional boolean field.
     pub fn boolean(&mut self, field: &'static str) -> Option<bool> {
         match self.fields.remove(field) {

@@ -4,7 +4,7 @@ use axum::{
     Json, Router,
     extract::State,
     http::StatusCode,
-    routing::{MethodRouter, post},
+    routing::{MethodRouter, get, post},
 };
 use chrono::NaiveDate;
 use entity::user::Model as User;
@@ -14,8 +14,10 @@ use super::extract::{AuthUser, JsonForm};
 use crate::{
     error::AppResult,
     service::{
-        auth::{self, LoginInput, OtpLoginInput, ResetPasswordInput, SetPasswordInput},
+        auth::{self, ChangePasswordInput, LoginInput, OtpLoginInput, ResetPasswordInput, SetPasswordInput},
         otp::{self, SendOtpInput, VerifyOtpInput},
+        profile::{self, UpdateProfileInput},
+        session,
         token::TokenPair,
         user::{self, RegisterInput, SignedIn},
     },
@@ -36,6 +38,11 @@ pub fn router() -> Router<AppState> {
         ("/login/set-password", post(set_password)),
         ("/forgot-password/reset", post(reset_password)),
         ("/forgot-password", post(reset_password)),
+        ("/token/refresh", post(refresh_token)),
+        ("/token/verify", post(verify_token)),
+        ("/logout", post(logout)),
+        ("/me", get(me).patch(update_me)),
+        ("/change-password", post(change_password)),
     ]
     .into_iter()
     .fold(Router::new(), |router, (path, handler): (&str, MethodRouter<AppState>)| {
@@ -282,4 +289,102 @@ async fn reset_password(State(state): State<AppState>, mut form: JsonForm) -> Ap
     form.finish()?;
     let user = auth::reset_password(&state, input).await?;
     Ok(Json(PasswordChangedResponse { success: true, message: "Password reset successfully", user: user.into() }))
+}
+
+async fn refresh_token(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<Tokens>> {
+    let refresh = form.string("refresh");
+    form.finish()?;
+    Ok(Json(session::refresh_tokens(&state, refresh).await?.into()))
+}
+
+/// simplejwt answers the verify and blacklist views with an empty object.
+#[derive(Serialize)]
+struct Empty {}
+
+async fn verify_token(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<Empty>> {
+    let token = form.string("token");
+    form.finish()?;
+    session::verify_token(&state, token).await?;
+    Ok(Json(Empty {}))
+}
+
+async fn logout(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<Empty>> {
+    let refresh = form.string("refresh");
+    form.finish()?;
+    session::logout(&state, refresh).await?;
+    Ok(Json(Empty {}))
+}
+
+/// The full profile of `me/`.
+#[derive(Serialize)]
+struct Profile {
+    id: i64,
+    phone_number: String,
+    full_name: String,
+    username: Option<String>,
+    date_of_birth: Option<NaiveDate>,
+    gender: Option<String>,
+    language: String,
+    photo: Option<String>,
+    is_notification_enabled: bool,
+    has_password: bool,
+    date_joined: chrono::DateTime<chrono::Utc>,
+    last_login: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<User> for Profile {
+    fn from(user: User) -> Self {
+        Self {
+            has_password: user.has_usable_password(),
+            id: user.id,
+            phone_number: user.phone_number,
+            full_name: user.full_name,
+            username: user.username,
+            date_of_birth: user.date_of_birth,
+            gender: user.gender,
+            language: user.language,
+            photo: user.photo,
+            is_notification_enabled: user.is_notification_enabled,
+            date_joined: user.date_joined,
+            last_login: user.last_login,
+        }
+    }
+}
+
+async fn me(AuthUser(caller): AuthUser) -> Json<Profile> {
+    Json(caller.user.into())
+}
+
+async fn update_me(State(state): State<AppState>, AuthUser(caller): AuthUser, mut form: JsonForm) -> AppResult<Json<Profile>> {
+    let input = UpdateProfileInput {
+        full_name: form.string("full_name"),
+        username: form.patch_string("username"),
+        date_of_birth: form.patch_string("date_of_birth"),
+        gender: form.patch_string("gender"),
+        language: form.string("language"),
+        is_notification_enabled: form.boolean("is_notification_enabled"),
+    };
+    form.finish()?;
+    Ok(Json(profile::update_profile(&state, caller, input).await?.into()))
+}
+
+#[derive(Serialize)]
+struct SuccessMessage {
+    success: bool,
+    message: &'static str,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    mut form: JsonForm,
+) -> AppResult<Json<SuccessMessage>> {
+    let input = ChangePasswordInput {
+        old_password: form.string("old_password"),
+        password: form.string("password"),
+        password2: form.string("password2"),
+    };
+    form.finish()?;
+    auth::change_password(&state, caller, input).await?;
+    Ok(Json(SuccessMessage { success: true, message: "Password changed successfully" }))
 }

@@ -2,13 +2,13 @@
 
 use chrono::Utc;
 use entity::user;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait, IntoActiveModel, TransactionTrait};
 
 use crate::{
     domain::{OtpType, check_password_policy},
     error::{AppError, AppResult, FieldError, Rule, TokenKind, TokenProblem},
     service::{
-        otp,
+        otp, session,
         token::{Claims, LoginMethod},
         user::{SignedIn, find_by_phone, require_verified_session},
         validate::Validator,
@@ -116,10 +116,7 @@ pub async fn reset_password(state: &AppState, input: ResetPasswordInput) -> AppR
     let password_hash = state.passwords.hash(&password).await?;
 
     let txn = state.db.begin().await?;
-    let mut active = user.into_active_model();
-    active.password = Set(password_hash);
-    active.updated_at = Set(Utc::now());
-    let user = active.update(&txn).await?;
+    let user = replace_password(&txn, user, password_hash).await?;
     otp::consume_verified_session(state, &session, &phone, OtpType::ForgotPassword).await?;
     txn.commit().await?;
     tracing::info!(user_id = user.id, "password reset");
@@ -156,11 +153,73 @@ pub async fn set_password(state: &AppState, caller: CurrentUser, input: SetPassw
         }
     }
     let password_hash = state.passwords.hash(&password).await?;
-    let mut active = caller.user.into_active_model();
+    let had_password = caller.user.has_usable_password();
+    let user = if had_password {
+        // Replacing a password is a change: every earlier session ends.
+        let txn = state.db.begin().await?;
+        let user = replace_password(&txn, caller.user, password_hash).await?;
+        txn.commit().await?;
+        user
+    } else {
+        // A first password protects nothing yet; the caller's OTP session stays valid.
+        let mut active = caller.user.into_active_model();
+        active.password = Set(password_hash);
+        active.updated_at = Set(Utc::now());
+        active.update(&state.db).await?
+    };
+    tracing::info!(user_id = user.id, replaced = had_password, "password set");
+    Ok(user)
+}
+
+/// Raw change-password input (the caller is authenticated).
+#[derive(Debug, Default)]
+pub struct ChangePasswordInput {
+    pub old_password: Option<String>,
+    pub password: Option<String>,
+    pub password2: Option<String>,
+}
+
+/// Changes the caller's password after checking the old one; all sessions end.
+pub async fn change_password(state: &AppState, caller: CurrentUser, input: ChangePasswordInput) -> AppResult<()> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let old_password = validator.text("old_password", input.old_password);
+    let password = validator.text("password", input.password);
+    let password2 = validator.text("password2", input.password2);
+    if let (Some(password), Some(password2)) = (&password, &password2) {
+        validator.extend(check_password_policy(password, password2, "password", "password2"));
+    }
+    if !validator.is_valid() {
+        return Err(validator.into_error());
+    }
+    let (Some(old_password), Some(password)) = (old_password, password) else {
+        return Err(validator.into_error());
+    };
+    let verification = state.passwords.verify(&old_password, Some(&caller.user.password)).await?;
+    if !verification.matches {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "old_password",
+            "password_incorrect",
+            "Your old password was entered incorrectly. Please enter it again.",
+        )]));
+    }
+    let password_hash = state.passwords.hash(&password).await?;
+    let txn = state.db.begin().await?;
+    let user = replace_password(&txn, caller.user, password_hash).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = user.id, "password changed");
+    Ok(())
+}
+
+/// Stores a new hash, refuses every access token issued before now, and revokes refresh tokens.
+async fn replace_password(txn: &DatabaseTransaction, user: user::Model, password_hash: String) -> AppResult<user::Model> {
+    let now = Utc::now();
+    let user_id = user.id;
+    let mut active = user.into_active_model();
     active.password = Set(password_hash);
-    active.updated_at = Set(Utc::now());
-    let user = active.update(&state.db).await?;
-    tracing::info!(user_id = user.id, "password set");
+    active.updated_at = Set(now);
+    active.tokens_valid_after = Set(Some(now));
+    let user = active.update(txn).await?;
+    session::revoke_all_refresh_tokens(txn, user_id).await?;
     Ok(user)
 }
 
@@ -172,6 +231,9 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Cur
     let user = user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or_else(|| refuse(TokenProblem::UserNotFound))?;
     if !user.is_active {
         return Err(refuse(TokenProblem::UserInactive));
+    }
+    if session::issued_before(&claims, user.tokens_valid_after) {
+        return Err(refuse(TokenProblem::Revoked));
     }
     Ok(CurrentUser { user, claims })
 }
@@ -199,7 +261,7 @@ async fn sign_in(
         active.updated_at = Set(now);
     }
     let user = active.update(&state.db).await?;
-    let tokens = state.tokens.issue_pair(user.id, method)?;
+    let tokens = session::issue_tokens(state, user.id, method).await?;
     tracing::info!(user_id = user.id, method = ?method, "signed in");
     Ok(SignedIn { user, tokens })
 }

@@ -5,6 +5,8 @@
 pub mod auth;
 pub mod otp;
 pub mod password;
+pub mod profile;
+pub mod session;
 pub mod token;
 pub mod user;
 pub mod validate;

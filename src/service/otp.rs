@@ -133,14 +133,16 @@ async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumb
     let otp = &state.config.otp;
     let cooldown_key = format!("otp_cooldown:{}:{}", otp_type.as_str(), phone.as_str());
     let hourly_key = format!("otp_hourly:{}", phone.as_str());
-    if let Some(left) =
-        state.store.try_start_cooldown(&cooldown_key, Duration::from_secs(otp.resend_cooldown_secs.max(1))).await?
-    {
-        return Err(AppError::RateLimited {
-            code: "otp_already_sent",
-            message: "OTP Already sent",
-            retry_after_secs: ceil_secs(left),
-        });
+    // A cooldown of 0 switches it off (load tests, staging).
+    let cooldown = Duration::from_secs(otp.resend_cooldown_secs);
+    if !cooldown.is_zero() {
+        if let Some(left) = state.store.try_start_cooldown(&cooldown_key, cooldown).await? {
+            return Err(AppError::RateLimited {
+                code: "otp_already_sent",
+                message: "OTP Already sent",
+                retry_after_secs: ceil_secs(left),
+            });
+        }
     }
     let (count, left) = state.store.increment_window(&hourly_key, HOUR).await?;
     if count > u64::from(otp.max_per_hour) {

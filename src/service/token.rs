@@ -72,22 +72,37 @@ impl TokenService {
     /// Issues a refresh token and its access token, like `RefreshToken.for_user(user)`.
     pub fn issue_pair(&self, user_id: i64, login_method: LoginMethod) -> AppResult<TokenPair> {
         let now = chrono::Utc::now().timestamp();
-        let refresh_claims = Claims {
+        self.pair_from(Claims {
             token_type: "refresh".into(),
             exp: now + self.refresh_ttl,
             iat: now,
             jti: new_jti(),
             user_id: user_id.to_string(),
             login_method: Some(login_method),
-        };
-        let access_claims = Claims {
+        })
+    }
+
+    /// The next refresh token of a rotation: same user and login method, new id and lifetime.
+    pub fn rotate(&self, refresh: &Claims) -> AppResult<TokenPair> {
+        let now = chrono::Utc::now().timestamp();
+        self.pair_from(Claims { exp: now + self.refresh_ttl, iat: now, jti: new_jti(), ..refresh.clone() })
+    }
+
+    /// A new access token for an existing refresh token, like `refresh.access_token`.
+    pub fn access_for(&self, refresh: &Claims) -> AppResult<String> {
+        let now = chrono::Utc::now().timestamp();
+        self.sign(&Claims {
             token_type: "access".into(),
             exp: now + self.access_ttl,
+            iat: now,
             jti: new_jti(),
-            ..refresh_claims.clone()
-        };
+            ..refresh.clone()
+        })
+    }
+
+    fn pair_from(&self, refresh_claims: Claims) -> AppResult<TokenPair> {
         Ok(TokenPair {
-            access: self.sign(&access_claims)?,
+            access: self.access_for(&refresh_claims)?,
             refresh: self.sign(&refresh_claims)?,
             refresh_claims,
         })
@@ -103,7 +118,7 @@ impl TokenService {
         Ok(format!("{signing_input}.{signature}"))
     }
 
-    /// Verifies signature, algorithm, expiry and `token_type`.
+    /// Verifies signature, algorithm, expiry and (unless `kind` is `Any`) `token_type`.
     pub fn verify(&self, token: &str, kind: TokenKind) -> AppResult<Claims> {
         let refuse = |problem| AppError::InvalidToken { problem, kind };
         let mut validation = Validation::new(Algorithm::HS256);
@@ -115,11 +130,12 @@ impl TokenService {
                 _ => refuse(TokenProblem::Invalid),
             }
         })?;
-        let expected = match kind {
-            TokenKind::Access => "access",
-            TokenKind::Refresh => "refresh",
+        let type_matches = match kind {
+            TokenKind::Access => data.claims.token_type == "access",
+            TokenKind::Refresh => data.claims.token_type == "refresh",
+            TokenKind::Any => true,
         };
-        if data.claims.token_type != expected || data.claims.user_id().is_none() {
+        if !type_matches || data.claims.user_id().is_none() {
             return Err(refuse(TokenProblem::Invalid));
         }
         Ok(data.claims)

@@ -8,7 +8,7 @@ use crate::{
     domain::{Gender, Language, OtpType, PhoneNumber, check_password_policy},
     error::{AppError, AppResult, Rule},
     service::{
-        otp,
+        otp, session,
         token::{LoginMethod, TokenPair},
         validate::Validator,
     },
@@ -152,7 +152,7 @@ pub async fn register_user(state: &AppState, input: RegisterInput) -> AppResult<
     txn.commit().await?;
 
     tracing::info!(user_id = user.id, phone_number = %phone.masked(), "user registered");
-    let tokens = state.tokens.issue_pair(user.id, LoginMethod::Otp)?;
+    let tokens = session::issue_tokens(state, user.id, LoginMethod::Otp).await?;
     Ok(SignedIn { user, tokens })
 }
 

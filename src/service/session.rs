@@ -1,0 +1,260 @@
+//! Refresh-token lifecycle in simplejwt's blacklist tables: issue, rotate, verify, revoke.
+//!
+//! Rotation blacklists the presented token. Presenting a rotated token again is treated as
+//! theft and revokes every refresh token of the user, except within `REUSE_GRACE_SECS` of the
+//! rotation, where a client that lost the response to a network error gets the current pair back.
+
+use chrono::{DateTime, Utc};
+use entity::{blacklisted_token, outstanding_token, refresh_rotation, user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, SqlErr, TransactionTrait, sea_query::OnConflict,
+};
+
+use crate::{
+    error::{AppError, AppResult, TokenKind, TokenProblem},
+    service::{
+        token::{Claims, LoginMethod, TokenPair},
+        validate::Validator,
+    },
+    state::AppState,
+};
+
+/// How long after a rotation the old refresh token still returns the current pair.
+pub const REUSE_GRACE_SECS: i64 = 10;
+
+fn refused(problem: TokenProblem) -> AppError {
+    AppError::InvalidToken { problem, kind: TokenKind::Refresh }
+}
+
+/// Issues a pair for a user who just signed in, recording the refresh token as outstanding.
+pub async fn issue_tokens(state: &AppState, user_id: i64, method: LoginMethod) -> AppResult<TokenPair> {
+    let pair = state.tokens.issue_pair(user_id, method)?;
+    record_outstanding(&state.db, &pair.refresh, &pair.refresh_claims).await?;
+    Ok(pair)
+}
+
+/// `token/refresh/`: rotates a refresh token into a new pair.
+pub async fn refresh_tokens(state: &AppState, refresh: Option<String>) -> AppResult<TokenPair> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let Some(refresh) = validator.text("refresh", refresh) else {
+        return Err(validator.into_error());
+    };
+    let claims = state.tokens.verify(refresh.trim(), TokenKind::Refresh)?;
+    ensure_user_accepts(state, &claims).await?;
+    // A concurrent rotation of the same token makes our blacklist insert fail; the second pass
+    // then sees the rotation and answers from the grace window.
+    for _ in 0..2 {
+        match try_rotate(state, refresh.trim(), &claims).await {
+            Err(RotateError::Raced) => continue,
+            Err(RotateError::App(error)) => return Err(error),
+            Ok(pair) => return Ok(pair),
+        }
+    }
+    Err(refused(TokenProblem::Revoked))
+}
+
+enum RotateError {
+    Raced,
+    App(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for RotateError {
+    fn from(error: E) -> Self {
+        RotateError::App(error.into())
+    }
+}
+
+async fn try_rotate(state: &AppState, token: &str, claims: &Claims) -> Result<TokenPair, RotateError> {
+    let txn = state.db.begin().await?;
+    let outstanding = find_or_record_outstanding(&txn, token, claims).await?;
+    if is_blacklisted(&txn, outstanding.id).await? {
+        let answer = answer_reuse(state, &txn, claims).await;
+        txn.commit().await?;
+        return answer.map_err(RotateError::App);
+    }
+    let blacklisted = blacklisted_token::ActiveModel {
+        blacklisted_at: Set(Utc::now()),
+        token_id: Set(outstanding.id),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    if let Err(error) = blacklisted {
+        return Err(match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => RotateError::Raced,
+            _ => RotateError::App(error.into()),
+        });
+    }
+    let pair = state.tokens.rotate(claims)?;
+    record_outstanding(&txn, &pair.refresh, &pair.refresh_claims).await?;
+    refresh_rotation::ActiveModel {
+        parent_jti: Set(claims.jti.clone()),
+        child_jti: Set(pair.refresh_claims.jti.clone()),
+        rotated_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(pair)
+}
+
+/// A blacklisted refresh token was presented: a retry inside the grace window gets the current
+/// pair; a rotated token outside it is a replay, and every refresh token of the user dies.
+async fn answer_reuse(state: &AppState, txn: &DatabaseTransaction, claims: &Claims) -> AppResult<TokenPair> {
+    let Some(rotation) = refresh_rotation::Entity::find_by_id(claims.jti.clone()).one(txn).await? else {
+        // Blacklisted by logout or a revocation, not by rotation: simply refused.
+        return Err(refused(TokenProblem::Revoked));
+    };
+    let within_grace = (Utc::now() - rotation.rotated_at).num_seconds() < REUSE_GRACE_SECS;
+    if within_grace {
+        let child = outstanding_token::Entity::find()
+            .filter(outstanding_token::Column::Jti.eq(&rotation.child_jti))
+            .one(txn)
+            .await?;
+        if let Some(child) = child {
+            if !is_blacklisted(txn, child.id).await? {
+                let child_claims = state.tokens.verify(&child.token, TokenKind::Refresh)?;
+                let access = state.tokens.access_for(&child_claims)?;
+                return Ok(TokenPair { access, refresh: child.token, refresh_claims: child_claims });
+            }
+        }
+    }
+    if let Some(user_id) = claims.user_id() {
+        tracing::warn!(user_id, "rotated refresh token presented again: revoking all refresh tokens of the user");
+        revoke_all_refresh_tokens(txn, user_id).await?;
+    }
+    Err(refused(TokenProblem::Revoked))
+}
+
+/// `logout/`: blacklists the refresh token.
+pub async fn logout(state: &AppState, refresh: Option<String>) -> AppResult<()> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let Some(refresh) = validator.text("refresh", refresh) else {
+        return Err(validator.into_error());
+    };
+    let claims = state.tokens.verify(refresh.trim(), TokenKind::Refresh)?;
+    let txn = state.db.begin().await?;
+    let outstanding = find_or_record_outstanding(&txn, refresh.trim(), &claims).await?;
+    let inserted = blacklisted_token::Entity::insert(blacklisted_token::ActiveModel {
+        blacklisted_at: Set(Utc::now()),
+        token_id: Set(outstanding.id),
+        ..Default::default()
+    })
+    .on_conflict(OnConflict::column(blacklisted_token::Column::TokenId).do_nothing().to_owned())
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    if inserted == 0 {
+        return Err(refused(TokenProblem::Revoked));
+    }
+    Ok(())
+}
+
+/// `token/verify/`: any kind of token, valid, not blacklisted, not revoked by a password change.
+pub async fn verify_token(state: &AppState, token: Option<String>) -> AppResult<()> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let Some(token) = validator.text("token", token) else {
+        return Err(validator.into_error());
+    };
+    let claims = state.tokens.verify(token.trim(), TokenKind::Any)?;
+    let refuse = |problem| AppError::InvalidToken { problem, kind: TokenKind::Any };
+    if claims.token_type == "refresh" {
+        let blacklisted = outstanding_token::Entity::find()
+            .filter(outstanding_token::Column::Jti.eq(&claims.jti))
+            .one(&state.db)
+            .await?;
+        if let Some(outstanding) = blacklisted {
+            if is_blacklisted(&state.db, outstanding.id).await? {
+                return Err(refuse(TokenProblem::Revoked));
+            }
+        }
+    }
+    ensure_user_accepts(state, &claims).await.map_err(|_| refuse(TokenProblem::Revoked))?;
+    Ok(())
+}
+
+/// The user exists, is active, and has not changed their password since the token was issued.
+pub async fn ensure_user_accepts(state: &AppState, claims: &Claims) -> AppResult<user::Model> {
+    let user_id = claims.user_id().ok_or_else(|| refused(TokenProblem::Invalid))?;
+    let user = user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or_else(|| refused(TokenProblem::UserNotFound))?;
+    if !user.is_active {
+        return Err(refused(TokenProblem::UserInactive));
+    }
+    if issued_before(claims, user.tokens_valid_after) {
+        return Err(refused(TokenProblem::Revoked));
+    }
+    Ok(user)
+}
+
+/// Whether a token predates the user's last password change (second precision, as `iat`).
+pub fn issued_before(claims: &Claims, valid_after: Option<DateTime<Utc>>) -> bool {
+    valid_after.is_some_and(|instant| claims.iat < instant.timestamp())
+}
+
+/// Blacklists every outstanding refresh token of the user (password change, reset, reuse).
+pub async fn revoke_all_refresh_tokens(db: &impl ConnectionTrait, user_id: i64) -> AppResult<()> {
+    let ids: Vec<i64> = outstanding_token::Entity::find()
+        .select_only()
+        .column(outstanding_token::Column::Id)
+        .filter(outstanding_token::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let rows = ids.into_iter().map(|token_id| blacklisted_token::ActiveModel {
+        blacklisted_at: Set(now),
+        token_id: Set(token_id),
+        ..Default::default()
+    });
+    blacklisted_token::Entity::insert_many(rows)
+        .on_conflict(OnConflict::column(blacklisted_token::Column::TokenId).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+async fn is_blacklisted(db: &impl ConnectionTrait, outstanding_id: i64) -> AppResult<bool> {
+    Ok(blacklisted_token::Entity::find()
+        .filter(blacklisted_token::Column::TokenId.eq(outstanding_id))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Tokens a Django deployment issued may have no row here yet; they get one on first use.
+async fn find_or_record_outstanding(
+    db: &impl ConnectionTrait,
+    token: &str,
+    claims: &Claims,
+) -> AppResult<outstanding_token::Model> {
+    let existing = outstanding_token::Entity::find()
+        .filter(outstanding_token::Column::Jti.eq(&claims.jti))
+        .one(db)
+        .await?;
+    match existing {
+        Some(row) => Ok(row),
+        None => record_outstanding(db, token, claims).await,
+    }
+}
+
+async fn record_outstanding(
+    db: &impl ConnectionTrait,
+    token: &str,
+    claims: &Claims,
+) -> AppResult<outstanding_token::Model> {
+    let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
+    Ok(outstanding_token::ActiveModel {
+        token: Set(token.to_string()),
+        created_at: Set(Some(Utc::now())),
+        expires_at: Set(expires_at),
+        user_id: Set(claims.user_id()),
+        jti: Set(claims.jti.clone()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
