@@ -89,6 +89,8 @@ struct RawConfig {
     password_hash_concurrency: Option<usize>,
     log_format: Option<String>,
     aes_key: Option<Secret>,
+    graphiql: Option<String>,
+    graphql_introspection: Option<String>,
 }
 
 mod defaults {
@@ -156,6 +158,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Accepted for compatibility with the Django settings; the original never used it.
     pub aes_key: Option<Secret>,
+    /// Serve GraphiQL on `GET /graphql` (`GRAPHIQL`, default on).
+    pub graphiql: bool,
+    /// Answer GraphQL introspection queries (`GRAPHQL_INTROSPECTION`, default on).
+    pub graphql_introspection: bool,
 }
 
 /// One-time-code rules (contract §1, OTP).
@@ -196,14 +202,10 @@ fn describe(error: envy::Error) -> String {
 /// Parses a closed set of lower-case words, naming the variable when the value is not one of them.
 fn parse_choice<T: Copy>(name: &str, value: &str, choices: &[(&str, T)]) -> anyhow::Result<T> {
     let wanted = value.to_ascii_lowercase();
-    choices
-        .iter()
-        .find(|(word, _)| *word == wanted)
-        .map(|(_, choice)| *choice)
-        .with_context(|| {
-            let words: Vec<&str> = choices.iter().map(|(word, _)| *word).collect();
-            format!("{name} must be one of {}, got {value:?}", words.join(" | "))
-        })
+    choices.iter().find(|(word, _)| *word == wanted).map(|(_, choice)| *choice).with_context(|| {
+        let words: Vec<&str> = choices.iter().map(|(word, _)| *word).collect();
+        format!("{name} must be one of {}, got {value:?}", words.join(" | "))
+    })
 }
 
 impl RawConfig {
@@ -233,16 +235,12 @@ impl RawConfig {
                 self.db_port,
             )?,
         };
-        let phone_default_region = self
-            .phone_default_region
-            .to_ascii_uppercase()
-            .parse()
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "PHONE_DEFAULT_REGION must be a two-letter region code, got {:?}",
-                    self.phone_default_region
-                )
-            })?;
+        let phone_default_region = self.phone_default_region.to_ascii_uppercase().parse().map_err(|_| {
+            anyhow::anyhow!(
+                "PHONE_DEFAULT_REGION must be a two-letter region code, got {:?}",
+                self.phone_default_region
+            )
+        })?;
         let test_numbers = parse_test_numbers(&self.otp_test_numbers, phone_default_region)?;
         for (name, value) in [
             ("OTP_TTL", self.otp_ttl),
@@ -257,6 +255,16 @@ impl RawConfig {
         if self.otp_max_attempts == 0 {
             bail!("OTP_MAX_ATTEMPTS must be at least 1");
         }
+        // On/off switches read the same words as DEBUG and default to on.
+        let switch = |name: &str, value: Option<&str>| -> anyhow::Result<bool> {
+            match value.map(str::to_ascii_lowercase).as_deref() {
+                None | Some("1" | "true" | "yes" | "on") => Ok(true),
+                Some("0" | "false" | "no" | "off") => Ok(false),
+                Some(other) => bail!("{name} must be true or false, got {other:?}"),
+            }
+        };
+        let graphiql = switch("GRAPHIQL", self.graphiql.as_deref())?;
+        let graphql_introspection = switch("GRAPHQL_INTROSPECTION", self.graphql_introspection.as_deref())?;
         let password_hash_concurrency = match self.password_hash_concurrency {
             Some(0) => bail!("PASSWORD_HASH_CONCURRENCY must be at least 1"),
             Some(n) => n,
@@ -295,13 +303,13 @@ impl RawConfig {
             password_hash_concurrency,
             log_format: match self.log_format.as_deref() {
                 None => LogFormat::Text,
-                Some(value) => parse_choice(
-                    "LOG_FORMAT",
-                    value,
-                    &[("text", LogFormat::Text), ("json", LogFormat::Json)],
-                )?,
+                Some(value) => {
+                    parse_choice("LOG_FORMAT", value, &[("text", LogFormat::Text), ("json", LogFormat::Json)])?
+                }
             },
             aes_key: self.aes_key,
+            graphiql,
+            graphql_introspection,
         })
     }
 }
@@ -337,18 +345,13 @@ fn django_database_url(
 }
 
 /// `"+998900000000=081020,+998900000001=111111"` → map from E.164 number to code.
-fn parse_test_numbers(
-    value: &str,
-    region: phonenumber::country::Id,
-) -> anyhow::Result<HashMap<String, String>> {
+fn parse_test_numbers(value: &str, region: phonenumber::country::Id) -> anyhow::Result<HashMap<String, String>> {
     let mut numbers = HashMap::new();
     for entry in value.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
-        let (number, code) = entry
-            .split_once('=')
-            .with_context(|| format!("OTP_TEST_NUMBERS entry {entry:?} must be NUMBER=CODE"))?;
-        let phone = crate::domain::PhoneNumber::parse(number.trim(), region).map_err(|_| {
-            anyhow::anyhow!("OTP_TEST_NUMBERS entry {entry:?} has an invalid phone number")
-        })?;
+        let (number, code) =
+            entry.split_once('=').with_context(|| format!("OTP_TEST_NUMBERS entry {entry:?} must be NUMBER=CODE"))?;
+        let phone = crate::domain::PhoneNumber::parse(number.trim(), region)
+            .map_err(|_| anyhow::anyhow!("OTP_TEST_NUMBERS entry {entry:?} has an invalid phone number"))?;
         let code = code.trim();
         if !crate::domain::is_otp_code(code) {
             bail!("OTP_TEST_NUMBERS entry {entry:?} needs a 6-digit code");

@@ -33,9 +33,8 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<DatabaseCon
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
         });
-    let db = Database::connect(options)
-        .await
-        .with_context(|| format!("cannot open the database at {}", redact_url(url)))?;
+    let db =
+        Database::connect(options).await.with_context(|| format!("cannot open the database at {}", redact_url(url)))?;
     Ok(db)
 }
 

@@ -186,9 +186,7 @@ impl AppError {
         match self {
             AppError::Validation(errors) => errors.clone(),
             AppError::Rule(rule) => whole(rule.code(), rule.message().into()),
-            AppError::InvalidCredentials => {
-                whole("invalid_credentials", "Invalid phone number or password.".into())
-            }
+            AppError::InvalidCredentials => whole("invalid_credentials", "Invalid phone number or password.".into()),
             AppError::NotAuthenticated => {
                 whole("not_authenticated", "Authentication credentials were not provided.".into())
             }
@@ -202,13 +200,10 @@ impl AppError {
             AppError::Malformed(detail) => whole("parse_error", format!("JSON parse error - {detail}").into()),
             AppError::NotFound => whole("not_found", "Not found.".into()),
             AppError::MethodNotAllowed => whole("method_not_allowed", "Method not allowed.".into()),
-            AppError::PayloadTooLarge => {
-                whole("payload_too_large", "Request body is larger than 64 KiB.".into())
+            AppError::PayloadTooLarge => whole("payload_too_large", "Request body is larger than 64 KiB.".into()),
+            AppError::UnsupportedMediaType => {
+                whole("unsupported_media_type", "Unsupported media type in request. Send application/json.".into())
             }
-            AppError::UnsupportedMediaType => whole(
-                "unsupported_media_type",
-                "Unsupported media type in request. Send application/json.".into(),
-            ),
             AppError::ServiceUnavailable { service, code } => {
                 whole(code, format!("The {service} is temporarily unavailable. Try again shortly.").into())
             }

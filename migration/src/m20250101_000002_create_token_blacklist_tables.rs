@@ -12,17 +12,17 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
-                    .table(Outstanding::Table)
+                    .table(OutstandingToken::Table)
                     .if_not_exists()
-                    .col(big_pk_auto(Outstanding::Id))
-                    .col(text(Outstanding::Token))
-                    .col(timestamp_with_time_zone_null(Outstanding::CreatedAt))
-                    .col(timestamp_with_time_zone(Outstanding::ExpiresAt))
-                    .col(big_integer_null(Outstanding::UserId))
-                    .col(string_len(Outstanding::Jti, 255).unique_key())
+                    .col(big_pk_auto(OutstandingToken::Id))
+                    .col(text(OutstandingToken::Token))
+                    .col(timestamp_with_time_zone_null(OutstandingToken::CreatedAt))
+                    .col(timestamp_with_time_zone(OutstandingToken::ExpiresAt))
+                    .col(big_integer_null(OutstandingToken::UserId))
+                    .col(string_len(OutstandingToken::Jti, 255).unique_key())
                     .foreign_key(
                         ForeignKey::create()
-                            .from(Outstanding::Table, Outstanding::UserId)
+                            .from(OutstandingToken::Table, OutstandingToken::UserId)
                             .to(Users::Table, Users::Id)
                             .on_delete(ForeignKeyAction::SetNull),
                     )
@@ -34,23 +34,23 @@ impl MigrationTrait for Migration {
                 Index::create()
                     .if_not_exists()
                     .name("token_blacklist_outstandingtoken_user_id_idx")
-                    .table(Outstanding::Table)
-                    .col(Outstanding::UserId)
+                    .table(OutstandingToken::Table)
+                    .col(OutstandingToken::UserId)
                     .to_owned(),
             )
             .await?;
         manager
             .create_table(
                 Table::create()
-                    .table(Blacklisted::Table)
+                    .table(BlacklistedToken::Table)
                     .if_not_exists()
-                    .col(big_pk_auto(Blacklisted::Id))
-                    .col(timestamp_with_time_zone(Blacklisted::BlacklistedAt))
-                    .col(big_integer(Blacklisted::TokenId).unique_key())
+                    .col(big_pk_auto(BlacklistedToken::Id))
+                    .col(timestamp_with_time_zone(BlacklistedToken::BlacklistedAt))
+                    .col(big_integer(BlacklistedToken::TokenId).unique_key())
                     .foreign_key(
                         ForeignKey::create()
-                            .from(Blacklisted::Table, Blacklisted::TokenId)
-                            .to(Outstanding::Table, Outstanding::Id)
+                            .from(BlacklistedToken::Table, BlacklistedToken::TokenId)
+                            .to(OutstandingToken::Table, OutstandingToken::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
                     .to_owned(),
@@ -71,8 +71,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(RefreshRotation::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(Blacklisted::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(Outstanding::Table).to_owned()).await
+        manager.drop_table(Table::drop().table(BlacklistedToken::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(OutstandingToken::Table).to_owned()).await
     }
 }
 
@@ -83,7 +83,7 @@ enum Users {
 }
 
 #[derive(DeriveIden)]
-enum Outstanding {
+enum OutstandingToken {
     #[sea_orm(iden = "token_blacklist_outstandingtoken")]
     Table,
     Id,
@@ -95,7 +95,7 @@ enum Outstanding {
 }
 
 #[derive(DeriveIden)]
-enum Blacklisted {
+enum BlacklistedToken {
     #[sea_orm(iden = "token_blacklist_blacklistedtoken")]
     Table,
     Id,

@@ -22,9 +22,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(Table::alter().table(Users::Table).drop_column(Users::TokensValidAfter).to_owned())
-            .await
+        manager.alter_table(Table::alter().table(Users::Table).drop_column(Users::TokensValidAfter).to_owned()).await
     }
 }
 

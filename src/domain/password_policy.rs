@@ -25,11 +25,7 @@ pub fn check_password_policy(
         ));
     }
     if length > MAX_LENGTH {
-        errors.push(FieldError::new(
-            field,
-            "max_length",
-            "Ensure this field has no more than 128 characters.",
-        ));
+        errors.push(FieldError::new(field, "max_length", "Ensure this field has no more than 128 characters."));
     }
     if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
         errors.push(FieldError::new(field, "password_entirely_numeric", "This password is entirely numeric."));
@@ -66,7 +62,10 @@ mod tests {
 
     #[test]
     fn every_failure_is_listed() {
-        assert_eq!(codes("1234567", "x"), ["min_length", "password_entirely_numeric", "password_too_common", "password_mismatch"]);
+        assert_eq!(
+            codes("1234567", "x"),
+            ["min_length", "password_entirely_numeric", "password_too_common", "password_mismatch"]
+        );
         assert_eq!(codes("Password", "Password"), ["password_too_common"]);
         assert_eq!(codes(&"a".repeat(129), &"a".repeat(129)), ["max_length"]);
     }

@@ -17,18 +17,18 @@ impl PhoneNumber {
         // libphonenumber takes a bare `998…` as a national number of the default region; people
         // who type the country code without `+` mean an international number, so try that first.
         let digits_only = !input.is_empty() && input.bytes().all(|b| b.is_ascii_digit());
-        if digits_only && input.len() > 10 {
-            if let Some(phone) = Self::parse_valid(&format!("+{input}"), None) {
-                return Ok(phone);
-            }
+        if digits_only
+            && input.len() > 10
+            && let Some(phone) = Self::parse_valid(&format!("+{input}"), None)
+        {
+            return Ok(phone);
         }
         Self::parse_valid(input, Some(default_region)).ok_or(InvalidPhoneNumber)
     }
 
     fn parse_valid(input: &str, region: Option<country::Id>) -> Option<Self> {
         let number = phonenumber::parse(region, input).ok()?;
-        phonenumber::is_valid(&number)
-            .then(|| Self(number.format().mode(Mode::E164).to_string()))
+        phonenumber::is_valid(&number).then(|| Self(number.format().mode(Mode::E164).to_string()))
     }
 
     /// Wraps a number already stored in E.164 (database rows, store records).
@@ -45,12 +45,7 @@ impl PhoneNumber {
         let visible_tail = 4;
         let head = self.0.len().min(4);
         let tail_start = self.0.len().saturating_sub(visible_tail).max(head);
-        format!(
-            "{}{}{}",
-            &self.0[..head],
-            "*".repeat(tail_start - head),
-            &self.0[tail_start..]
-        )
+        format!("{}{}{}", &self.0[..head], "*".repeat(tail_start - head), &self.0[tail_start..])
     }
 }
 
@@ -70,13 +65,7 @@ mod tests {
 
     #[test]
     fn accepts_the_forms_people_type() {
-        for input in [
-            "+998901234567",
-            "998901234567",
-            "+998 90 123-45-67",
-            "90 123 45 67",
-            " +998(90)1234567 ",
-        ] {
+        for input in ["+998901234567", "998901234567", "+998 90 123-45-67", "90 123 45 67", " +998(90)1234567 "] {
             assert_eq!(parse(input).as_deref(), Ok("+998901234567"), "{input}");
         }
     }

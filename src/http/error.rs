@@ -52,7 +52,14 @@ impl IntoResponse for AppError {
                 message: &entry.message,
             })
             .collect();
-        let mut body = ErrorBody { success: false, status_code: status.as_u16(), errors, detail: None, code: None, messages: None };
+        let mut body = ErrorBody {
+            success: false,
+            status_code: status.as_u16(),
+            errors,
+            detail: None,
+            code: None,
+            messages: None,
+        };
         match &self {
             // simplejwt's keys, which mobile clients test to decide whether to refresh.
             AppError::InvalidToken { problem, kind } => {

@@ -81,7 +81,10 @@ struct VerifyOtpResponse {
     otp_code: String,
 }
 
-async fn verify_otp(State(state): State<AppState>, mut form: JsonForm) -> AppResult<(StatusCode, Json<VerifyOtpResponse>)> {
+async fn verify_otp(
+    State(state): State<AppState>,
+    mut form: JsonForm,
+) -> AppResult<(StatusCode, Json<VerifyOtpResponse>)> {
     let input = VerifyOtpInput {
         otp_type: form.string("type"),
         phone_number: form.string("phone_number"),
@@ -132,7 +135,10 @@ struct RegisterResponse {
     tokens: Tokens,
 }
 
-async fn register(State(state): State<AppState>, mut form: JsonForm) -> AppResult<(StatusCode, Json<RegisterResponse>)> {
+async fn register(
+    State(state): State<AppState>,
+    mut form: JsonForm,
+) -> AppResult<(StatusCode, Json<RegisterResponse>)> {
     let input = RegisterInput {
         phone_number: form.string("phone_number"),
         password: form.string("password"),
@@ -355,7 +361,11 @@ async fn me(AuthUser(caller): AuthUser) -> Json<Profile> {
     Json(caller.user.into())
 }
 
-async fn update_me(State(state): State<AppState>, AuthUser(caller): AuthUser, mut form: JsonForm) -> AppResult<Json<Profile>> {
+async fn update_me(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    mut form: JsonForm,
+) -> AppResult<Json<Profile>> {
     let input = UpdateProfileInput {
         full_name: form.string("full_name"),
         username: form.patch_string("username"),

@@ -2,7 +2,9 @@
 
 use chrono::Utc;
 use entity::user;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait, IntoActiveModel, TransactionTrait,
+};
 
 use crate::{
     domain::{OtpType, check_password_policy},
@@ -211,7 +213,11 @@ pub async fn change_password(state: &AppState, caller: CurrentUser, input: Chang
 }
 
 /// Stores a new hash, refuses every access token issued before now, and revokes refresh tokens.
-async fn replace_password(txn: &DatabaseTransaction, user: user::Model, password_hash: String) -> AppResult<user::Model> {
+async fn replace_password(
+    txn: &DatabaseTransaction,
+    user: user::Model,
+    password_hash: String,
+) -> AppResult<user::Model> {
     let now = Utc::now();
     let user_id = user.id;
     let mut active = user.into_active_model();
@@ -228,7 +234,8 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Cur
     let claims = state.tokens.verify(access_token, TokenKind::Access)?;
     let refuse = |problem| AppError::InvalidToken { problem, kind: TokenKind::Access };
     let user_id = claims.user_id().ok_or_else(|| refuse(TokenProblem::Invalid))?;
-    let user = user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or_else(|| refuse(TokenProblem::UserNotFound))?;
+    let user =
+        user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or_else(|| refuse(TokenProblem::UserNotFound))?;
     if !user.is_active {
         return Err(refuse(TokenProblem::UserInactive));
     }

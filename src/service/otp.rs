@@ -65,10 +65,7 @@ pub async fn send_otp(state: &AppState, input: SendOtpInput) -> AppResult<SentOt
         (OtpType::ForgotPassword | OtpType::Login, None) => return Err(AppError::Rule(Rule::UserNotFound)),
         _ => {}
     }
-    let language = existing
-        .as_ref()
-        .and_then(|user| Language::from_wire(&user.language))
-        .unwrap_or(Language::Uz);
+    let language = existing.as_ref().and_then(|user| Language::from_wire(&user.language)).unwrap_or(Language::Uz);
 
     let otp = &state.config.otp;
     let test_code = otp.test_numbers.get(phone.as_str()).cloned();
@@ -135,14 +132,14 @@ async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumb
     let hourly_key = format!("otp_hourly:{}", phone.as_str());
     // A cooldown of 0 switches it off (load tests, staging).
     let cooldown = Duration::from_secs(otp.resend_cooldown_secs);
-    if !cooldown.is_zero() {
-        if let Some(left) = state.store.try_start_cooldown(&cooldown_key, cooldown).await? {
-            return Err(AppError::RateLimited {
-                code: "otp_already_sent",
-                message: "OTP Already sent",
-                retry_after_secs: ceil_secs(left),
-            });
-        }
+    if !cooldown.is_zero()
+        && let Some(left) = state.store.try_start_cooldown(&cooldown_key, cooldown).await?
+    {
+        return Err(AppError::RateLimited {
+            code: "otp_already_sent",
+            message: "OTP Already sent",
+            retry_after_secs: ceil_secs(left),
+        });
     }
     let (count, left) = state.store.increment_window(&hourly_key, HOUR).await?;
     if count > u64::from(otp.max_per_hour) {

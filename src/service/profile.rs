@@ -28,7 +28,11 @@ pub struct UpdateProfileInput {
 const USERNAME_MAX: usize = 150;
 
 /// Applies a partial update, validating every given field first.
-pub async fn update_profile(state: &AppState, caller: CurrentUser, input: UpdateProfileInput) -> AppResult<user::Model> {
+pub async fn update_profile(
+    state: &AppState,
+    caller: CurrentUser,
+    input: UpdateProfileInput,
+) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let full_name = input.full_name.map(|value| validator.bounded_text("full_name", Some(value), 255));
     let username = input.username.map(|value| parse_username(&mut validator, value));

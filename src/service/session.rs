@@ -107,18 +107,20 @@ async fn answer_reuse(state: &AppState, txn: &DatabaseTransaction, claims: &Clai
         return Err(refused(TokenProblem::Revoked));
     };
     let within_grace = (Utc::now() - rotation.rotated_at).num_seconds() < REUSE_GRACE_SECS;
-    if within_grace {
-        let child = outstanding_token::Entity::find()
+    let child = if within_grace {
+        outstanding_token::Entity::find()
             .filter(outstanding_token::Column::Jti.eq(&rotation.child_jti))
             .one(txn)
-            .await?;
-        if let Some(child) = child {
-            if !is_blacklisted(txn, child.id).await? {
-                let child_claims = state.tokens.verify(&child.token, TokenKind::Refresh)?;
-                let access = state.tokens.access_for(&child_claims)?;
-                return Ok(TokenPair { access, refresh: child.token, refresh_claims: child_claims });
-            }
-        }
+            .await?
+    } else {
+        None
+    };
+    if let Some(child) = child
+        && !is_blacklisted(txn, child.id).await?
+    {
+        let child_claims = state.tokens.verify(&child.token, TokenKind::Refresh)?;
+        let access = state.tokens.access_for(&child_claims)?;
+        return Ok(TokenPair { access, refresh: child.token, refresh_claims: child_claims });
     }
     if let Some(user_id) = claims.user_id() {
         tracing::warn!(user_id, "rotated refresh token presented again: revoking all refresh tokens of the user");
@@ -160,14 +162,14 @@ pub async fn verify_token(state: &AppState, token: Option<String>) -> AppResult<
     let claims = state.tokens.verify(token.trim(), TokenKind::Any)?;
     let refuse = |problem| AppError::InvalidToken { problem, kind: TokenKind::Any };
     if claims.token_type == "refresh" {
-        let blacklisted = outstanding_token::Entity::find()
+        let outstanding = outstanding_token::Entity::find()
             .filter(outstanding_token::Column::Jti.eq(&claims.jti))
             .one(&state.db)
             .await?;
-        if let Some(outstanding) = blacklisted {
-            if is_blacklisted(&state.db, outstanding.id).await? {
-                return Err(refuse(TokenProblem::Revoked));
-            }
+        if let Some(outstanding) = outstanding
+            && is_blacklisted(&state.db, outstanding.id).await?
+        {
+            return Err(refuse(TokenProblem::Revoked));
         }
     }
     ensure_user_accepts(state, &claims).await.map_err(|_| refuse(TokenProblem::Revoked))?;
@@ -177,7 +179,8 @@ pub async fn verify_token(state: &AppState, token: Option<String>) -> AppResult<
 /// The user exists, is active, and has not changed their password since the token was issued.
 pub async fn ensure_user_accepts(state: &AppState, claims: &Claims) -> AppResult<user::Model> {
     let user_id = claims.user_id().ok_or_else(|| refused(TokenProblem::Invalid))?;
-    let user = user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or_else(|| refused(TokenProblem::UserNotFound))?;
+    let user =
+        user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or_else(|| refused(TokenProblem::UserNotFound))?;
     if !user.is_active {
         return Err(refused(TokenProblem::UserInactive));
     }
@@ -231,10 +234,8 @@ async fn find_or_record_outstanding(
     token: &str,
     claims: &Claims,
 ) -> AppResult<outstanding_token::Model> {
-    let existing = outstanding_token::Entity::find()
-        .filter(outstanding_token::Column::Jti.eq(&claims.jti))
-        .one(db)
-        .await?;
+    let existing =
+        outstanding_token::Entity::find().filter(outstanding_token::Column::Jti.eq(&claims.jti)).one(db).await?;
     match existing {
         Some(row) => Ok(row),
         None => record_outstanding(db, token, claims).await,

@@ -124,12 +124,13 @@ impl TokenService {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding_key, &validation).map_err(|error| {
-            match error.kind() {
-                ErrorKind::ExpiredSignature => refuse(TokenProblem::Expired),
-                _ => refuse(TokenProblem::Invalid),
-            }
-        })?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding_key, &validation).map_err(|error| {
+                match error.kind() {
+                    ErrorKind::ExpiredSignature => refuse(TokenProblem::Expired),
+                    _ => refuse(TokenProblem::Invalid),
+                }
+            })?;
         let type_matches = match kind {
             TokenKind::Access => data.claims.token_type == "access",
             TokenKind::Refresh => data.claims.token_type == "refresh",

@@ -59,10 +59,9 @@ impl SmsSender {
     pub fn from_config(config: &Config) -> Self {
         match config.sms_backend {
             SmsBackendKind::Console => SmsSender::Console,
-            SmsBackendKind::File => SmsSender::File(Arc::new(FileOutbox {
-                path: config.sms_outbox.clone(),
-                lock: Mutex::new(()),
-            })),
+            SmsBackendKind::File => {
+                SmsSender::File(Arc::new(FileOutbox { path: config.sms_outbox.clone(), lock: Mutex::new(()) }))
+            }
         }
     }
 

@@ -86,8 +86,8 @@ pub struct RedisStore {
 impl RedisStore {
     /// Connects (and fails with a clear message when Redis does not answer).
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)
-            .map_err(|error| anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {error}"))?;
+        let client =
+            redis::Client::open(url).map_err(|error| anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {error}"))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
             .set_response_timeout(Some(COMMAND_TIMEOUT))
@@ -217,13 +217,7 @@ impl RedisStore {
 
     pub async fn try_start_cooldown(&self, key: &str, ttl: Duration) -> AppResult<Option<Duration>> {
         let mut connection = self.connection.clone();
-        let left: i64 = self
-            .scripts
-            .cooldown
-            .key(self.key(key))
-            .arg(millis(ttl))
-            .invoke_async(&mut connection)
-            .await?;
+        let left: i64 = self.scripts.cooldown.key(self.key(key)).arg(millis(ttl)).invoke_async(&mut connection).await?;
         Ok((left >= 0).then(|| Duration::from_millis(left.unsigned_abs())))
     }
 
@@ -235,23 +229,14 @@ impl RedisStore {
 
     pub async fn increment_window(&self, key: &str, window: Duration) -> AppResult<(u64, Duration)> {
         let mut connection = self.connection.clone();
-        let (count, left): (u64, i64) = self
-            .scripts
-            .window
-            .key(self.key(key))
-            .arg(millis(window))
-            .invoke_async(&mut connection)
-            .await?;
+        let (count, left): (u64, i64) =
+            self.scripts.window.key(self.key(key)).arg(millis(window)).invoke_async(&mut connection).await?;
         Ok((count, Duration::from_millis(left.max(0).unsigned_abs())))
     }
 
     pub async fn decrement_window(&self, key: &str) -> AppResult<()> {
         let mut connection = self.connection.clone();
-        self.scripts
-            .decrement
-            .key(self.key(key))
-            .invoke_async::<()>(&mut connection)
-            .await?;
+        self.scripts.decrement.key(self.key(key)).invoke_async::<()>(&mut connection).await?;
         Ok(())
     }
 

@@ -151,13 +151,14 @@ impl TestApp {
         }
         vars.extend(extra.iter().map(|(key, value)| (key.to_string(), value.to_string())));
         let config = Config::from_vars(vars).expect("test configuration is valid");
-        let store = Store::connect(config.redis_url.as_deref(), &config.redis_key_prefix).await.unwrap_or_else(|error| {
-            panic!(
-                "Redis at {} does not answer ({error}). Start it (e.g. `redis-server --daemonize yes`) \
+        let store =
+            Store::connect(config.redis_url.as_deref(), &config.redis_key_prefix).await.unwrap_or_else(|error| {
+                panic!(
+                    "Redis at {} does not answer ({error}). Start it (e.g. `redis-server --daemonize yes`) \
                  or point TEST_REDIS_URL at one.",
-                redis_url()
-            )
-        });
+                    redis_url()
+                )
+            });
         let db = db::connect(&config).await.expect("test database opens and migrates");
         let state = AppState::new(config, db, store);
         Self { router: app(state.clone()), state, backend, outbox, cleanup, store_prefix }
@@ -169,14 +170,16 @@ impl TestApp {
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        let response = self.router.clone().oneshot(builder.body(body).expect("valid request")).await.expect("infallible");
+        let response =
+            self.router.clone().oneshot(builder.body(body).expect("valid request")).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.expect("body reads").to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         TestResponse { status, headers, body }
     }
@@ -193,8 +196,7 @@ impl TestApp {
         if let Some(value) = &authorization {
             headers.push(("authorization", value));
         }
-        self.request(Method::POST, &format!("/api/v1/users/{endpoint}"), &headers, Body::from(body.to_string()))
-            .await
+        self.request(Method::POST, &format!("/api/v1/users/{endpoint}"), &headers, Body::from(body.to_string())).await
     }
 
     /// Every SMS this instance sent, oldest first, as written to the outbox.
@@ -265,7 +267,10 @@ impl Drop for TestApp {
                         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                         runtime.block_on(async {
                             let admin = Database::connect(&server_url).await.ok()?;
-                            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.ok()
+                            admin
+                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                .await
+                                .ok()
                         })
                     })
                     .join();

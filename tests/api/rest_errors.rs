@@ -17,12 +17,40 @@ async fn malformed_requests_get_the_error_envelope(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let json_header = [("content-type", "application/json")];
     let cases = [
-        (Method::POST, "/api/v1/users/login/", &json_header[..], Body::from("{\"phone_number\": "), 400, "non_field_errors_parse_error"),
-        (Method::POST, "/api/v1/users/login/", &[("content-type", "text/plain")][..], Body::from("hello"), 415, "non_field_errors_unsupported_media_type"),
-        (Method::POST, "/api/v1/users/login/", &json_header[..], Body::from(format!("{{\"a\":\"{}\"}}", "x".repeat(70_000))), 413, "non_field_errors_payload_too_large"),
+        (
+            Method::POST,
+            "/api/v1/users/login/",
+            &json_header[..],
+            Body::from("{\"phone_number\": "),
+            400,
+            "non_field_errors_parse_error",
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/login/",
+            &[("content-type", "text/plain")][..],
+            Body::from("hello"),
+            415,
+            "non_field_errors_unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/login/",
+            &json_header[..],
+            Body::from(format!("{{\"a\":\"{}\"}}", "x".repeat(70_000))),
+            413,
+            "non_field_errors_payload_too_large",
+        ),
         (Method::POST, "/api/v1/users/login/", &json_header[..], Body::from("[1, 2]"), 400, "non_field_errors_invalid"),
         (Method::GET, "/api/v1/users/login/", &[][..], Body::empty(), 405, "non_field_errors_method_not_allowed"),
-        (Method::POST, "/api/v1/users/nothing-here/", &json_header[..], Body::from("{}"), 404, "non_field_errors_not_found"),
+        (
+            Method::POST,
+            "/api/v1/users/nothing-here/",
+            &json_header[..],
+            Body::from("{}"),
+            404,
+            "non_field_errors_not_found",
+        ),
         (Method::GET, "/", &[][..], Body::empty(), 404, "non_field_errors_not_found"),
     ];
 

@@ -45,7 +45,10 @@ async fn registration_flow_returns_the_documented_bodies(backend: Backend) {
 
     // Act: verify-otp
     let verified = app
-        .post("verify-otp/", json!({"type": "auth", "phone_number": "998901234567", "session": session, "otp_code": code}))
+        .post(
+            "verify-otp/",
+            json!({"type": "auth", "phone_number": "998901234567", "session": session, "otp_code": code}),
+        )
         .await;
     assert_eq!(verified.status, StatusCode::CREATED);
     assert_eq!(
@@ -269,7 +272,12 @@ async fn inactive_user_cannot_log_in(backend: Backend) {
     // Tokens issued before the deactivation stop working.
     let authorization = format!("Bearer {access}");
     let me = app
-        .request(axum::http::Method::GET, "/api/v1/users/me/", &[("authorization", &authorization)], axum::body::Body::empty())
+        .request(
+            axum::http::Method::GET,
+            "/api/v1/users/me/",
+            &[("authorization", &authorization)],
+            axum::body::Body::empty(),
+        )
         .await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     assert_eq!(me.body["code"], "user_inactive");

@@ -62,7 +62,10 @@ async fn an_expired_code_is_refused_as_expired(backend: Backend) {
 
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let response = app
-        .post("verify-otp/", json!({"type": "auth", "phone_number": "+998901234567", "session": session, "otp_code": code}))
+        .post(
+            "verify-otp/",
+            json!({"type": "auth", "phone_number": "+998901234567", "session": session, "otp_code": code}),
+        )
         .await;
 
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
@@ -102,10 +105,16 @@ async fn a_session_is_bound_to_its_phone_and_type(backend: Backend) {
     let code = app.last_code("+998901234567");
 
     let other_phone = app
-        .post("verify-otp/", json!({"type": "auth", "phone_number": "+998901234568", "session": session, "otp_code": code}))
+        .post(
+            "verify-otp/",
+            json!({"type": "auth", "phone_number": "+998901234568", "session": session, "otp_code": code}),
+        )
         .await;
     let other_type = app
-        .post("verify-otp/", json!({"type": "login", "phone_number": "+998901234567", "session": session, "otp_code": code}))
+        .post(
+            "verify-otp/",
+            json!({"type": "login", "phone_number": "+998901234567", "session": session, "otp_code": code}),
+        )
         .await;
     let unknown = app
         .post(
@@ -114,7 +123,10 @@ async fn a_session_is_bound_to_its_phone_and_type(backend: Backend) {
         )
         .await;
     let not_uuid = app
-        .post("verify-otp/", json!({"type": "auth", "phone_number": "+998901234567", "session": "abc", "otp_code": code}))
+        .post(
+            "verify-otp/",
+            json!({"type": "auth", "phone_number": "+998901234567", "session": "abc", "otp_code": code}),
+        )
         .await;
 
     for response in [&other_phone, &other_type, &unknown] {
@@ -188,11 +200,17 @@ async fn test_numbers_use_their_fixed_code_and_send_no_sms(backend: Backend) {
     let session = app.send_otp("auth", "998900000000").await;
     assert!(app.outbox().is_empty());
     let wrong = app
-        .post("verify-otp/", json!({"type": "auth", "phone_number": "+998900000000", "session": session, "otp_code": "123456"}))
+        .post(
+            "verify-otp/",
+            json!({"type": "auth", "phone_number": "+998900000000", "session": session, "otp_code": "123456"}),
+        )
         .await;
     assert_eq!(wrong.error_codes(), ["non_field_errors_otp_invalid"]);
     let right = app
-        .post("verify-otp/", json!({"type": "auth", "phone_number": "+998900000000", "session": session, "otp_code": "081020"}))
+        .post(
+            "verify-otp/",
+            json!({"type": "auth", "phone_number": "+998900000000", "session": session, "otp_code": "081020"}),
+        )
         .await;
     assert_eq!(right.status, StatusCode::CREATED, "{}", right.body);
 }
@@ -211,7 +229,10 @@ async fn fifty_parallel_wrong_guesses_evaluate_at_most_five(backend: Backend) {
     assert_eq!(evaluated, 5);
     assert_eq!(refused, 45);
     let right = app
-        .post("verify-otp/", json!({"type": "auth", "phone_number": "+998901234567", "session": session, "otp_code": code}))
+        .post(
+            "verify-otp/",
+            json!({"type": "auth", "phone_number": "+998901234567", "session": session, "otp_code": code}),
+        )
         .await;
     assert_eq!(right.error_codes(), ["non_field_errors_otp_attempts_exceeded"]);
 }
@@ -225,7 +246,10 @@ async fn instances_on_one_postgres_and_redis_share_otp_state() {
     let session = a.send_otp("auth", "+998901234567").await;
     let code = a.last_code("+998901234567");
     let verified_on_b = b
-        .post("verify-otp/", json!({"type": "auth", "phone_number": "+998901234567", "session": session, "otp_code": code}))
+        .post(
+            "verify-otp/",
+            json!({"type": "auth", "phone_number": "+998901234567", "session": session, "otp_code": code}),
+        )
         .await;
     assert_eq!(verified_on_b.status, StatusCode::CREATED, "{}", verified_on_b.body);
 

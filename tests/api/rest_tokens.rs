@@ -44,7 +44,8 @@ fn tokens(body: &Value) -> (String, String) {
 async fn refresh_rotates_and_reuse_of_a_rotated_token_revokes_the_family(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[]).await;
     let (_, first) = tokens(&app.register("+998901234567").await);
-    let (_, other_device) = tokens(&app.post("login/", json!({"phone_number": "+998901234567", "password": PASSWORD})).await.body);
+    let (_, other_device) =
+        tokens(&app.post("login/", json!({"phone_number": "+998901234567", "password": PASSWORD})).await.body);
 
     // A chain of three rotations.
     let mut current = first.clone();
@@ -154,9 +155,7 @@ async fn bad_access_tokens_get_simplejwts_401_body(backend: Backend) {
     let (access, refresh) = tokens(&app.register("+998901234567").await);
     let key = b"test-secret-key-that-is-long-enough-for-hs256";
     let now = chrono::Utc::now().timestamp();
-    let claims = |token_type: &str, exp: i64, user_id: &str| {
-        json!({"token_type": token_type, "exp": exp, "iat": now - 10, "jti": "0123456789abcdef0123456789abcdef", "user_id": user_id})
-    };
+    let claims = |token_type: &str, exp: i64, user_id: &str| json!({"token_type": token_type, "exp": exp, "iat": now - 10, "jti": "0123456789abcdef0123456789abcdef", "user_id": user_id});
     let header = r#"{"alg":"HS256","typ":"JWT"}"#;
     let mut tampered = access.clone();
     tampered.pop();
@@ -171,10 +170,16 @@ async fn bad_access_tokens_get_simplejwts_401_body(backend: Backend) {
     };
     let cases = [
         (tampered, invalid_message("Token is invalid")),
-        (forge(claims("access", now + 60, "1"), r#"{"alg":"none","typ":"JWT"}"#, None), invalid_message("Token is invalid")),
+        (
+            forge(claims("access", now + 60, "1"), r#"{"alg":"none","typ":"JWT"}"#, None),
+            invalid_message("Token is invalid"),
+        ),
         (forge(claims("access", now - 1, "1"), header, Some(key)), invalid_message("Token is expired")),
         (refresh.clone(), invalid_message("Token is invalid")),
-        (forge(claims("access", now + 60, "1"), header, Some(b"another-key-entirely-another-key!")), invalid_message("Token is invalid")),
+        (
+            forge(claims("access", now + 60, "1"), header, Some(b"another-key-entirely-another-key!")),
+            invalid_message("Token is invalid"),
+        ),
         (
             forge(claims("access", now + 60, "999"), header, Some(key)),
             json!({"success": false, "status_code": 401,
