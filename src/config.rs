@@ -89,6 +89,9 @@ struct RawConfig {
     password_hash_concurrency: Option<usize>,
     log_format: Option<String>,
     aes_key: Option<Secret>,
+    #[serde(default = "defaults::request_timeout_secs")]
+    request_timeout_secs: u64,
+    cors_allowed_origins: Option<String>,
     graphiql: Option<String>,
     graphql_introspection: Option<String>,
 }
@@ -96,6 +99,9 @@ struct RawConfig {
 mod defaults {
     use super::*;
 
+    pub fn request_timeout_secs() -> u64 {
+        30
+    }
     pub fn db_max_connections() -> u32 {
         16
     }
@@ -158,6 +164,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Accepted for compatibility with the Django settings; the original never used it.
     pub aes_key: Option<Secret>,
+    /// Longest a request may take before it is answered with a 503.
+    pub request_timeout_secs: u64,
+    /// Origins allowed by CORS (`*` for any); empty means same-origin only.
+    pub cors_allowed_origins: Vec<String>,
     /// Serve GraphiQL on `GET /graphql` (`GRAPHIQL`, default on).
     pub graphiql: bool,
     /// Answer GraphQL introspection queries (`GRAPHQL_INTROSPECTION`, default on).
@@ -308,6 +318,15 @@ impl RawConfig {
                 }
             },
             aes_key: self.aes_key,
+            request_timeout_secs: self.request_timeout_secs.max(1),
+            cors_allowed_origins: self
+                .cors_allowed_origins
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|origin| !origin.is_empty())
+                .map(str::to_string)
+                .collect(),
             graphiql,
             graphql_introspection,
         })

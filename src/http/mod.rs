@@ -2,15 +2,18 @@
 
 mod error;
 pub mod extract;
+mod health;
+pub mod layers;
+pub mod observability;
 mod user;
 
 use axum::Router;
 
 use crate::{error::AppError, state::AppState};
 
-/// The REST surface, under `/api/v1`.
+/// The REST surface under `/api/v1`, plus health and metrics.
 pub fn router() -> Router<AppState> {
-    Router::new().nest("/api/v1/users", user::router())
+    Router::new().nest("/api/v1/users", user::router()).merge(health::router())
 }
 
 /// Unknown paths get the contract's envelope.

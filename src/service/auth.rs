@@ -72,6 +72,7 @@ pub async fn login_with_password(state: &AppState, input: LoginInput) -> AppResu
     let verification = state.passwords.verify(&password, user.as_ref().map(|user| user.password.as_str())).await?;
     let Some(user) = user.filter(|_| verification.matches) else {
         tracing::info!(phone_number = %phone.masked(), "password login failed");
+        metrics::counter!("logins_total", "method" => "password", "result" => "failed").increment(1);
         return Err(AppError::InvalidCredentials);
     };
     ensure_active(&user)?;
@@ -270,5 +271,10 @@ async fn sign_in(
     let user = active.update(&state.db).await?;
     let tokens = session::issue_tokens(state, user.id, method).await?;
     tracing::info!(user_id = user.id, method = ?method, "signed in");
+    let method_label = match method {
+        LoginMethod::Password => "password",
+        LoginMethod::Otp => "otp",
+    };
+    metrics::counter!("logins_total", "method" => method_label, "result" => "ok").increment(1);
     Ok(SignedIn { user, tokens })
 }

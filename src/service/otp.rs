@@ -106,6 +106,7 @@ pub async fn send_otp(state: &AppState, input: SendOtpInput) -> AppResult<SentOt
         }
     }
     tracing::info!(phone_number = %phone.masked(), otp_type = otp_type.as_str(), "OTP sent");
+    metrics::counter!("otp_sent_total", "type" => otp_type.as_str()).increment(1);
     Ok(SentOtp { otp_type, phone_number: phone, session })
 }
 
@@ -135,6 +136,7 @@ async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumb
     if !cooldown.is_zero()
         && let Some(left) = state.store.try_start_cooldown(&cooldown_key, cooldown).await?
     {
+        metrics::counter!("rate_limited_total", "limit" => "otp_resend_cooldown").increment(1);
         return Err(AppError::RateLimited {
             code: "otp_already_sent",
             message: "OTP Already sent",
@@ -145,6 +147,7 @@ async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumb
     if count > u64::from(otp.max_per_hour) {
         state.store.decrement_window(&hourly_key).await?;
         state.store.clear_cooldown(&cooldown_key).await?;
+        metrics::counter!("rate_limited_total", "limit" => "otp_per_phone_hourly").increment(1);
         return Err(AppError::RateLimited {
             code: "otp_hourly_limit",
             message: "Too many codes requested for this phone number. Try again later.",
@@ -169,10 +172,12 @@ pub async fn verify_otp(state: &AppState, input: VerifyOtpInput) -> AppResult<Ve
         return Err(AppError::Rule(Rule::SessionInvalid));
     };
     if record.phone_number != phone.as_str() || record.otp_type != otp_type {
+        metrics::counter!("otp_failed_total", "reason" => "SESSION_INVALID").increment(1);
         return Err(AppError::Rule(Rule::SessionInvalid));
     }
     let now_ms = chrono::Utc::now().timestamp_millis();
     if record.state == SessionState::Pending && now_ms > record.expires_at_ms {
+        metrics::counter!("otp_failed_total", "reason" => "OTP_EXPIRED").increment(1);
         return Err(AppError::Rule(Rule::OtpExpired));
     }
     let expected = hex::decode(&record.code_mac).unwrap_or_default();
@@ -186,12 +191,20 @@ pub async fn verify_otp(state: &AppState, input: VerifyOtpInput) -> AppResult<Ve
         verified_until_ms: now_ms + secs_to_ms(otp.verified_ttl_secs),
         keep_verified_for: Duration::from_secs(otp.verified_ttl_secs),
     };
-    match state.store.record_otp_attempt(&session, attempt).await? {
+    let outcome = state.store.record_otp_attempt(&session, attempt).await?;
+    let result = match outcome {
         AttemptOutcome::Verified => Ok(VerifiedOtp { otp_type, phone_number: phone, session, otp_code: code }),
         AttemptOutcome::Wrong => Err(AppError::Rule(Rule::OtpInvalid)),
         AttemptOutcome::Exhausted => Err(AppError::Rule(Rule::OtpAttemptsExceeded)),
         AttemptOutcome::Missing => Err(AppError::Rule(Rule::SessionInvalid)),
+    };
+    match &result {
+        Ok(_) => metrics::counter!("otp_verified_total", "type" => otp_type.as_str()).increment(1),
+        Err(error) => {
+            metrics::counter!("otp_failed_total", "reason" => error.graphql_code()).increment(1);
+        }
     }
+    result
 }
 
 /// Uses up a verified session for `phone` and `otp_type`; of two concurrent callers one wins.

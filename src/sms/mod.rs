@@ -105,6 +105,7 @@ impl FileOutbox {
         .await;
         result.map_err(|error| {
             tracing::error!(%error, path = %self.path.display(), "SMS outbox write failed");
+            metrics::counter!("sms_provider_errors_total", "backend" => "file").increment(1);
             AppError::ServiceUnavailable { service: "SMS service", code: "sms_unavailable" }
         })
     }

@@ -149,6 +149,8 @@ impl TestApp {
         if backend == Backend::Postgres {
             vars.push(("REDIS_URL".into(), redis_url()));
         }
+        // A test's own values replace the defaults above.
+        vars.retain(|(key, _)| !extra.iter().any(|(name, _)| name == key));
         vars.extend(extra.iter().map(|(key, value)| (key.to_string(), value.to_string())));
         let config = Config::from_vars(vars).expect("test configuration is valid");
         let store =

@@ -1,0 +1,220 @@
+//! The operational surface: health, readiness, metrics, request ids, headers, log hygiene, and
+//! behaviour while Redis is away.
+
+use std::{
+    io::Write,
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    http::{Method, StatusCode},
+};
+use serde_json::json;
+
+use crate::{
+    helpers::{Backend, PASSWORD, TestApp},
+    on_both_backends,
+};
+
+on_both_backends!(
+    health_and_readiness_answer,
+    metrics_count_requests_and_otp_events,
+    every_response_has_a_request_id_and_security_headers,
+    cors_allows_only_configured_origins,
+);
+
+async fn health_and_readiness_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+
+    let health = app.request(Method::GET, "/healthz", &[], Body::empty()).await;
+    let ready = app.request(Method::GET, "/readyz", &[], Body::empty()).await;
+
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.body, json!({"status": "ok"}));
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.body, json!({"status": "ok", "database": "ok", "store": "ok"}));
+}
+
+async fn metrics_count_requests_and_otp_events(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.send_otp("auth", "+998901234567").await;
+    app.post("login/", json!({"phone_number": "+998901234567", "password": "Wrong-pass-1"})).await;
+
+    let scrape = app.request(Method::GET, "/metrics", &[], Body::empty()).await;
+
+    assert_eq!(scrape.status, StatusCode::OK);
+    assert!(scrape.header("content-type").unwrap().starts_with("text/plain"));
+    let text = scrape.body.as_str().unwrap();
+    for expected in [
+        "http_requests_total{method=\"POST\",route=\"/api/v1/users/send-otp/\",status=\"201\"}",
+        "http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/users/send-otp/\",le=\"0.01\"}",
+        "otp_sent_total{type=\"auth\"}",
+        "logins_total{method=\"password\",result=\"failed\"}",
+        "password_hash_queue_depth",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+}
+
+async fn every_response_has_a_request_id_and_security_headers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+
+    let generated = app.post("check-user/", json!({"phone_number": "+998901234567"})).await;
+    let forwarded = app
+        .request(
+            Method::POST,
+            "/api/v1/users/check-user/",
+            &[("content-type", "application/json"), ("x-request-id", "edge-42")],
+            Body::from(r#"{"phone_number":"+998901234567"}"#),
+        )
+        .await;
+    let not_found = app.request(Method::GET, "/nope", &[], Body::empty()).await;
+
+    let id = generated.header("x-request-id").unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(forwarded.header("x-request-id"), Some("edge-42"));
+    for response in [&generated, &not_found] {
+        assert!(response.header("x-request-id").is_some());
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(response.header("x-frame-options"), Some("DENY"));
+        assert_eq!(response.header("cache-control"), Some("no-store"));
+    }
+}
+
+async fn cors_allows_only_configured_origins(backend: Backend) {
+    let app = &TestApp::spawn_with(backend, &[("CORS_ALLOWED_ORIGINS", "https://app.tantana.uz")]).await;
+    let preflight = |origin: &'static str| async move {
+        let headers = [("origin", origin), ("access-control-request-method", "POST")];
+        app.request(Method::OPTIONS, "/api/v1/users/login/", &headers, Body::empty()).await
+    };
+
+    let allowed = preflight("https://app.tantana.uz").await;
+    let refused = preflight("https://evil.example").await;
+
+    assert_eq!(allowed.header("access-control-allow-origin"), Some("https://app.tantana.uz"));
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+}
+
+/// A writer the test can read back: what the service logged during the test.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// On a current-thread runtime every request runs on this thread, so a thread-local subscriber
+/// sees exactly this test's logs.
+#[tokio::test(flavor = "current_thread")]
+async fn logs_of_a_registration_hold_no_code_password_token_or_full_phone() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let registered = app.register("+998901234567").await;
+    let code = app.last_code("+998901234567");
+    let login = app.post("login/", json!({"phone_number": "+998901234567", "password": PASSWORD})).await;
+    let refresh = login.body["tokens"]["refresh"].as_str().unwrap().to_string();
+    app.post("token/refresh/", json!({"refresh": refresh})).await;
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("+998*****4567"), "the masked phone is logged:\n{text}");
+    assert!(text.contains("route=/api/v1/users/register/"), "request lines are logged:\n{text}");
+    for secret in [
+        code.as_str(),
+        PASSWORD,
+        "+998901234567",
+        "998901234567",
+        registered["tokens"]["access"].as_str().unwrap(),
+        registered["tokens"]["refresh"].as_str().unwrap(),
+        refresh.as_str(),
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked into the logs:\n{text}");
+    }
+}
+
+/// A Redis server of this test's own, so it can be stopped and started again.
+struct OwnRedis {
+    port: u16,
+    child: Child,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed to run this test (Debian package redis-server)");
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { port, child }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_redis_gives_503_and_the_service_recovers_by_itself() {
+    let port = free_port();
+    let redis = OwnRedis::start(port);
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let app = TestApp::spawn_with(Backend::Postgres, &[("REDIS_URL", url.as_str()), ("OTP_RESEND_COOLDOWN", "0")]).await;
+    app.send_otp("auth", "+998901234567").await;
+
+    drop(redis);
+    let down = app.post("send-otp/", json!({"type": "auth", "phone_number": "+998901234568"})).await;
+    let not_ready = app.request(Method::GET, "/readyz", &[], Body::empty()).await;
+    let alive = app.request(Method::GET, "/healthz", &[], Body::empty()).await;
+
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE, "{}", down.body);
+    assert_eq!(down.error_codes(), ["non_field_errors_service_unavailable"]);
+    assert_eq!(not_ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(not_ready.body, json!({"status": "unavailable", "database": "ok", "store": "down"}));
+    assert_eq!(alive.status, StatusCode::OK);
+
+    let _redis = OwnRedis::start(port);
+    let mut recovered = None;
+    for _ in 0..40 {
+        let response = app.post("send-otp/", json!({"type": "auth", "phone_number": "+998901234568"})).await;
+        if response.status == StatusCode::CREATED {
+            recovered = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(recovered.is_some(), "the service did not recover within 10 s of Redis coming back");
+    let ready = app.request(Method::GET, "/readyz", &[], Body::empty()).await;
+    assert_eq!(ready.status, StatusCode::OK);
+}
