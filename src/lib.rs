@@ -4,6 +4,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod graphql;
 pub mod http;
 pub mod service;
 pub mod sms;
@@ -22,6 +23,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(http::router())
+        .merge(graphql::router(&state))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,11 +1,34 @@
 //! The `tantana` binary: reads the configuration, opens the database and store, and serves.
 
 use anyhow::Context;
+use clap::{Parser, Subcommand};
 use tantana::{AppState, app, config::Config};
 use tracing_subscriber::EnvFilter;
 
+/// Tantana Auth: phone-number accounts, OTP by SMS and JWT sessions, over REST v1 and GraphQL.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Print the GraphQL schema (SDL): `cargo run -- print-schema > schema.graphql`.
+    PrintSchema,
+}
+
 #[tokio::main]
 async fn main() {
+    let cli = Cli::parse();
+    if let Some(Command::PrintSchema) = cli.command {
+        // Needs no configuration: the schema is the same for every deployment.
+        print!("{}", tantana::graphql::sdl());
+        return;
+    }
     // A missing `.env` is normal in production.
     dotenvy::dotenv().ok();
     if let Err(error) = run().await {

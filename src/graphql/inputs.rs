@@ -1,0 +1,195 @@
+//! Input objects of the mutations, each turned into the service layer's raw input as it is.
+//!
+//! Required fields are non-null here so clients get typed inputs; blank or malformed values are
+//! still judged by the service, which reports them in `extensions.errors` like REST does.
+
+use async_graphql::{InputObject, MaybeUndefined};
+
+use super::{
+    scalars::Date,
+    types::{Gender, Language, OtpType},
+};
+use crate::service::{auth, otp, profile, user};
+
+/// Asks for a code by SMS.
+#[derive(InputObject, Debug)]
+pub struct SendOtpInput {
+    #[graphql(name = "type")]
+    pub otp_type: OtpType,
+    /// Any common spelling; answered in E.164.
+    pub phone_number: String,
+    /// reCAPTCHA response token, for deployments that switch captcha on (`RECAPTCHA_PRIVATE_KEY`).
+    pub captcha_token: Option<String>,
+}
+
+impl From<SendOtpInput> for otp::SendOtpInput {
+    fn from(input: SendOtpInput) -> Self {
+        // `captcha_token` stays here until the service layer checks captchas: it has no input for one yet.
+        Self { otp_type: Some(input.otp_type.to_wire()), phone_number: Some(input.phone_number) }
+    }
+}
+
+/// Checks the code the user received.
+#[derive(InputObject, Debug)]
+pub struct VerifyOtpInput {
+    #[graphql(name = "type")]
+    pub otp_type: OtpType,
+    pub phone_number: String,
+    pub session: String,
+    pub otp_code: String,
+}
+
+impl From<VerifyOtpInput> for otp::VerifyOtpInput {
+    fn from(input: VerifyOtpInput) -> Self {
+        Self {
+            otp_type: Some(input.otp_type.to_wire()),
+            phone_number: Some(input.phone_number),
+            session: Some(input.session),
+            otp_code: Some(input.otp_code),
+        }
+    }
+}
+
+/// Creates an account behind a session verified for `AUTH`.
+#[derive(InputObject, Debug)]
+pub struct RegisterInput {
+    pub phone_number: String,
+    pub password: String,
+    /// The password again.
+    pub password2: String,
+    pub full_name: String,
+    pub date_of_birth: Option<Date>,
+    pub gender: Option<Gender>,
+    /// Defaults to `UZ`.
+    pub language: Option<Language>,
+    pub session: String,
+}
+
+impl From<RegisterInput> for user::RegisterInput {
+    fn from(input: RegisterInput) -> Self {
+        Self {
+            phone_number: Some(input.phone_number),
+            password: Some(input.password),
+            password2: Some(input.password2),
+            full_name: Some(input.full_name),
+            date_of_birth: input.date_of_birth.map(Date::to_wire),
+            gender: input.gender.map(Gender::to_wire),
+            language: input.language.map(Language::to_wire),
+            session: Some(input.session),
+        }
+    }
+}
+
+/// Signs in with a password.
+#[derive(InputObject, Debug)]
+pub struct LoginInput {
+    pub phone_number: String,
+    pub password: String,
+}
+
+impl From<LoginInput> for auth::LoginInput {
+    fn from(input: LoginInput) -> Self {
+        Self { phone_number: Some(input.phone_number), password: Some(input.password) }
+    }
+}
+
+/// Signs in behind a session verified for `LOGIN`.
+#[derive(InputObject, Debug)]
+pub struct LoginWithOtpInput {
+    pub phone_number: String,
+    pub session: String,
+}
+
+impl From<LoginWithOtpInput> for auth::OtpLoginInput {
+    fn from(input: LoginWithOtpInput) -> Self {
+        Self { phone_number: Some(input.phone_number), session: Some(input.session) }
+    }
+}
+
+/// Sets a new password behind a session verified for `FORGOT_PASSWORD`.
+#[derive(InputObject, Debug)]
+pub struct ResetPasswordInput {
+    pub phone_number: String,
+    pub password: String,
+    pub password2: String,
+    pub session: String,
+}
+
+impl From<ResetPasswordInput> for auth::ResetPasswordInput {
+    fn from(input: ResetPasswordInput) -> Self {
+        Self {
+            phone_number: Some(input.phone_number),
+            password: Some(input.password),
+            password2: Some(input.password2),
+            session: Some(input.session),
+        }
+    }
+}
+
+/// Sets the caller's password.
+#[derive(InputObject, Debug)]
+pub struct SetPasswordInput {
+    pub password: String,
+    pub password2: String,
+    /// Needed when the account has a password, unless the caller signed in by OTP in the last
+    /// ten minutes.
+    pub old_password: Option<String>,
+}
+
+impl From<SetPasswordInput> for auth::SetPasswordInput {
+    fn from(input: SetPasswordInput) -> Self {
+        Self { password: Some(input.password), password2: Some(input.password2), old_password: input.old_password }
+    }
+}
+
+/// Replaces the caller's password.
+#[derive(InputObject, Debug)]
+pub struct ChangePasswordInput {
+    pub old_password: String,
+    pub password: String,
+    pub password2: String,
+}
+
+impl From<ChangePasswordInput> for auth::ChangePasswordInput {
+    fn from(input: ChangePasswordInput) -> Self {
+        Self {
+            old_password: Some(input.old_password),
+            password: Some(input.password),
+            password2: Some(input.password2),
+        }
+    }
+}
+
+/// Changes the given profile fields; omitted fields stay as they are, and `null` clears
+/// `username`, `dateOfBirth` and `gender`.
+#[derive(InputObject, Debug, Default)]
+pub struct UpdateProfileInput {
+    pub full_name: Option<String>,
+    pub username: MaybeUndefined<String>,
+    pub date_of_birth: MaybeUndefined<Date>,
+    pub gender: MaybeUndefined<Gender>,
+    pub language: Option<Language>,
+    pub is_notification_enabled: Option<bool>,
+}
+
+impl From<UpdateProfileInput> for profile::UpdateProfileInput {
+    fn from(input: UpdateProfileInput) -> Self {
+        Self {
+            full_name: input.full_name,
+            username: clearable(input.username, |username| username),
+            date_of_birth: clearable(input.date_of_birth, Date::to_wire),
+            gender: clearable(input.gender, Gender::to_wire),
+            language: input.language.map(Language::to_wire),
+            is_notification_enabled: input.is_notification_enabled,
+        }
+    }
+}
+
+/// The service's spelling of a partial update: absent → unchanged, `Some("")` → cleared.
+fn clearable<T>(value: MaybeUndefined<T>, to_wire: impl FnOnce(T) -> String) -> Option<String> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(String::new()),
+        MaybeUndefined::Value(value) => Some(to_wire(value)),
+    }
+}

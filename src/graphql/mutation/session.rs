@@ -1,0 +1,40 @@
+//! Signing in and out: `login`, `loginWithOtp`, `refreshToken`, `logout`.
+
+use async_graphql::{Context, ErrorExtensions, Object};
+
+use super::PASSWORD_HASHING_COST;
+use crate::{
+    graphql::{
+        context::state,
+        inputs::{LoginInput, LoginWithOtpInput},
+        types::{AuthPayload, TokenPair},
+    },
+    service::{auth, session},
+};
+
+#[derive(Default)]
+pub struct SessionMutation;
+
+#[Object]
+impl SessionMutation {
+    /// Signs in with phone number and password.
+    #[graphql(complexity = "PASSWORD_HASHING_COST + child_complexity")]
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
+        auth::login_with_password(state(ctx)?, input.into()).await.map(Into::into).map_err(|error| error.extend())
+    }
+
+    /// Signs in behind a session verified for `LOGIN`; the session is used up.
+    async fn login_with_otp(&self, ctx: &Context<'_>, input: LoginWithOtpInput) -> async_graphql::Result<AuthPayload> {
+        auth::login_with_otp(state(ctx)?, input.into()).await.map(Into::into).map_err(|error| error.extend())
+    }
+
+    /// Trades a refresh token for a new pair; the old refresh token stops working.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh: String) -> async_graphql::Result<TokenPair> {
+        session::refresh_tokens(state(ctx)?, Some(refresh)).await.map(Into::into).map_err(|error| error.extend())
+    }
+
+    /// Ends the session of a refresh token.
+    async fn logout(&self, ctx: &Context<'_>, refresh: String) -> async_graphql::Result<bool> {
+        session::logout(state(ctx)?, Some(refresh)).await.map(|()| true).map_err(|error| error.extend())
+    }
+}

@@ -1,0 +1,197 @@
+//! Output types and enums of the schema, converted from what the service functions return.
+
+use async_graphql::{Enum, ID, SimpleObject};
+use entity::user::Model as UserRow;
+
+use super::scalars::{Date, DateTime};
+use crate::{domain, service};
+
+/// What a one-time code is for.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::OtpType")]
+pub enum OtpType {
+    /// Registration of a new phone number.
+    Auth,
+    /// Resetting the password of an existing account.
+    ForgotPassword,
+    /// Signing in to an existing account without a password.
+    Login,
+}
+
+impl OtpType {
+    /// The lower-case spelling the service layer parses.
+    pub fn to_wire(self) -> String {
+        domain::OtpType::from(self).as_str().to_string()
+    }
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::Gender")]
+pub enum Gender {
+    Male,
+    Female,
+}
+
+impl Gender {
+    pub fn to_wire(self) -> String {
+        domain::Gender::from(self).as_str().to_string()
+    }
+}
+
+/// The language of the user's SMS texts and app.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::Language")]
+pub enum Language {
+    Uz,
+    Ru,
+    En,
+}
+
+impl Language {
+    pub fn to_wire(self) -> String {
+        domain::Language::from(self).as_str().to_string()
+    }
+}
+
+/// The screen a login flow should show next for a phone number.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::service::user::LoginNext")]
+pub enum LoginNext {
+    /// The account has a password: ask for it.
+    Password,
+    /// The account has no password: sign in with a `LOGIN` code.
+    Otp,
+    /// No account: register with an `AUTH` code.
+    Register,
+}
+
+/// An account.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct User {
+    pub id: ID,
+    /// E.164, e.g. `+998901234567`.
+    pub phone_number: String,
+    pub full_name: String,
+    pub username: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub gender: Option<Gender>,
+    pub language: Language,
+    /// False for accounts created before passwords existed or signed up by OTP only.
+    pub has_password: bool,
+    pub is_notification_enabled: bool,
+    pub date_joined: DateTime,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: ID(row.id.to_string()),
+            has_password: row.has_usable_password(),
+            // The columns hold the Django choices; anything else reads as unset / the column default.
+            gender: row.gender.as_deref().and_then(domain::Gender::from_wire).map(Gender::from),
+            language: domain::Language::from_wire(&row.language).map_or(Language::Uz, Language::from),
+            date_of_birth: row.date_of_birth.map(Date),
+            date_joined: DateTime(row.date_joined),
+            phone_number: row.phone_number,
+            full_name: row.full_name,
+            username: row.username,
+            is_notification_enabled: row.is_notification_enabled,
+        }
+    }
+}
+
+/// A JWT pair (simplejwt-compatible): `access` for `Authorization: Bearer`, `refresh` for `refreshToken`.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl From<service::token::TokenPair> for TokenPair {
+    fn from(pair: service::token::TokenPair) -> Self {
+        Self { access: pair.access, refresh: pair.refresh }
+    }
+}
+
+/// A signed-in user and their tokens.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct AuthPayload {
+    pub user: User,
+    pub tokens: TokenPair,
+}
+
+impl From<service::user::SignedIn> for AuthPayload {
+    fn from(signed_in: service::user::SignedIn) -> Self {
+        Self { user: signed_in.user.into(), tokens: signed_in.tokens.into() }
+    }
+}
+
+/// A code was sent by SMS; `session` identifies it in `verifyOtp`.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct SendOtpPayload {
+    #[graphql(name = "type")]
+    pub otp_type: OtpType,
+    pub phone_number: String,
+    pub session: String,
+}
+
+impl From<service::otp::SentOtp> for SendOtpPayload {
+    fn from(sent: service::otp::SentOtp) -> Self {
+        Self { otp_type: sent.otp_type.into(), phone_number: sent.phone_number.to_string(), session: sent.session }
+    }
+}
+
+/// The session is verified and can be used once by `register`, `resetPassword` or `loginWithOtp`.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct VerifyOtpPayload {
+    #[graphql(name = "type")]
+    pub otp_type: OtpType,
+    pub phone_number: String,
+    pub session: String,
+    pub verified: bool,
+}
+
+impl From<service::otp::VerifiedOtp> for VerifyOtpPayload {
+    fn from(verified: service::otp::VerifiedOtp) -> Self {
+        Self {
+            otp_type: verified.otp_type.into(),
+            phone_number: verified.phone_number.to_string(),
+            session: verified.session,
+            verified: true,
+        }
+    }
+}
+
+/// Whether an account exists for a phone number.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct CheckUserPayload {
+    pub exists: bool,
+    /// The number in E.164, as stored.
+    pub phone_number: String,
+}
+
+impl From<service::user::UserLookup> for CheckUserPayload {
+    fn from(lookup: service::user::UserLookup) -> Self {
+        Self { exists: lookup.exists, phone_number: lookup.phone_number.to_string() }
+    }
+}
+
+/// Where a login flow goes next for a phone number.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct LoginCheckPayload {
+    pub exists: bool,
+    pub has_password: bool,
+    pub phone_number: String,
+    pub next: LoginNext,
+}
+
+impl From<service::user::UserLookup> for LoginCheckPayload {
+    fn from(lookup: service::user::UserLookup) -> Self {
+        Self {
+            next: lookup.next().into(),
+            exists: lookup.exists,
+            has_password: lookup.has_password,
+            phone_number: lookup.phone_number.to_string(),
+        }
+    }
+}
