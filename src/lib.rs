@@ -11,8 +11,7 @@ pub mod sms;
 pub mod state;
 pub mod store;
 
-use axum::{Router, extract::DefaultBodyLimit};
-use tower_http::trace::TraceLayer;
+use axum::{Router, extract::DefaultBodyLimit, middleware};
 
 pub use state::AppState;
 
@@ -21,12 +20,16 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole HTTP application for a ready state.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    // Installs the metrics recorder before the first request counts anything.
+    http::observability::metrics_handle();
+    let routes = Router::new()
         .merge(http::router())
         .merge(graphql::router(&state))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .route_layer(middleware::from_fn(http::observability::remember_route))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    http::layers::with_response_layers(routes, &state.config)
+        .layer(middleware::from_fn_with_state(state.clone(), http::observability::track_request))
         .with_state(state)
 }

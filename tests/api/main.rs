@@ -10,4 +10,5 @@ mod rest_errors;
 mod rest_flows;
 mod rest_otp;
 mod rest_tokens;
+mod ops;
 mod schema;
