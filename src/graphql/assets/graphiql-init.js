@@ -2,11 +2,13 @@
 // script, so the page's Content-Security-Policy can refuse every script it did not serve itself.
 (function () {
   'use strict';
+  // Anonymous on purpose: GraphiQL 3 keeps sending a named operation's name after the editor
+  // switches to an anonymous one, which every server must refuse ("Unknown operation named").
   var defaultQuery = [
     '# Tantana Auth GraphQL API. Run with the play button or Ctrl-Enter.',
     '# Signed-in operations need a header: {"Authorization": "Bearer <access token>"}',
     '',
-    'query CheckUser {',
+    '{',
     '  checkUser(phoneNumber: "+998901234567") {',
     '    exists',
     '    phoneNumber',
