@@ -33,6 +33,7 @@ pub enum Gender {
 }
 
 impl Gender {
+    /// The lower-case spelling the service layer parses.
     pub fn to_wire(self) -> String {
         domain::Gender::from(self).as_str().to_string()
     }
@@ -48,6 +49,7 @@ pub enum Language {
 }
 
 impl Language {
+    /// The lower-case spelling the service layer parses.
     pub fn to_wire(self) -> String {
         domain::Language::from(self).as_str().to_string()
     }

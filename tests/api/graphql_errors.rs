@@ -237,3 +237,18 @@ async fn graphql_internal_errors_reveal_nothing() {
     assert_eq!(error["message"], "Internal server error.");
     assert!(!response.body.to_string().contains("users"), "{}", response.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_database_outage_is_service_unavailable() {
+    // Arrange: the connection pool is closed under the running app
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.state.db.close_by_ref().await.unwrap();
+
+    // Act
+    let response = app.graphql("{ checkUser(phoneNumber: \"+998901234567\") { exists } }", json!({})).await;
+
+    // Assert
+    let error = response.graphql_error();
+    assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE");
+    assert_eq!(error["message"], "The database is temporarily unavailable. Try again shortly.");
+}

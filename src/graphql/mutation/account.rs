@@ -12,6 +12,7 @@ use crate::{
     service::{auth, profile, user},
 };
 
+/// The account mutations, merged into `Mutation`.
 #[derive(Default)]
 pub struct AccountMutation;
 

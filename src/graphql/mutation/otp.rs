@@ -11,6 +11,7 @@ use crate::{
     service::otp,
 };
 
+/// The one-time-code mutations, merged into `Mutation`.
 #[derive(Default)]
 pub struct OtpMutation;
 

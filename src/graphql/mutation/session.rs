@@ -12,6 +12,7 @@ use crate::{
     service::{auth, session},
 };
 
+/// The sign-in and token mutations, merged into `Mutation`.
 #[derive(Default)]
 pub struct SessionMutation;
 
