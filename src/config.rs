@@ -15,6 +15,8 @@ pub enum SmsBackendKind {
     Console,
     /// Append one JSON line per message to `SMS_OUTBOX`.
     File,
+    /// Send through the Eskiz API.
+    Eskiz,
 }
 
 /// Shape of the log lines.
@@ -91,6 +93,31 @@ struct RawConfig {
     aes_key: Option<Secret>,
     #[serde(default = "defaults::request_timeout_secs")]
     request_timeout_secs: u64,
+    eskiz_email: Option<String>,
+    eskiz_password: Option<Secret>,
+    #[serde(default = "defaults::eskiz_from")]
+    eskiz_from: String,
+    #[serde(default = "defaults::eskiz_base_url")]
+    eskiz_base_url: String,
+    #[serde(default = "defaults::sms_timeout_secs")]
+    sms_timeout_secs: u64,
+    recaptcha_private_key: Option<Secret>,
+    recaptcha_public_key: Option<String>,
+    #[serde(default = "defaults::recaptcha_verify_url")]
+    recaptcha_verify_url: String,
+    #[serde(default = "defaults::recaptcha_min_score")]
+    recaptcha_min_score: f64,
+    trusted_proxies: Option<String>,
+    #[serde(default = "defaults::rate_limit_otp_per_ip_per_hour")]
+    rate_limit_otp_per_ip_per_hour: u32,
+    #[serde(default = "defaults::rate_limit_sms_per_hour")]
+    rate_limit_sms_per_hour: u32,
+    #[serde(default = "defaults::rate_limit_login_failures")]
+    rate_limit_login_failures: u32,
+    #[serde(default = "defaults::rate_limit_login_lock_secs")]
+    rate_limit_login_lock_secs: u64,
+    #[serde(default = "defaults::rate_limit_auth_per_ip_per_minute")]
+    rate_limit_auth_per_ip_per_minute: u32,
     cors_allowed_origins: Option<String>,
     graphiql: Option<String>,
     graphql_introspection: Option<String>,
@@ -101,6 +128,36 @@ mod defaults {
 
     pub fn request_timeout_secs() -> u64 {
         30
+    }
+    pub fn eskiz_from() -> String {
+        "4546".into()
+    }
+    pub fn eskiz_base_url() -> String {
+        "https://notify.eskiz.uz/api".into()
+    }
+    pub fn sms_timeout_secs() -> u64 {
+        10
+    }
+    pub fn recaptcha_verify_url() -> String {
+        "https://www.google.com/recaptcha/api/siteverify".into()
+    }
+    pub fn recaptcha_min_score() -> f64 {
+        0.5
+    }
+    pub fn rate_limit_otp_per_ip_per_hour() -> u32 {
+        30
+    }
+    pub fn rate_limit_sms_per_hour() -> u32 {
+        1000
+    }
+    pub fn rate_limit_login_failures() -> u32 {
+        10
+    }
+    pub fn rate_limit_login_lock_secs() -> u64 {
+        900
+    }
+    pub fn rate_limit_auth_per_ip_per_minute() -> u32 {
+        60
     }
     pub fn db_max_connections() -> u32 {
         16
@@ -166,12 +223,54 @@ pub struct Config {
     pub aes_key: Option<Secret>,
     /// Longest a request may take before it is answered with a 503.
     pub request_timeout_secs: u64,
+    /// Set when `SMS_BACKEND=eskiz`.
+    pub eskiz: Option<EskizConfig>,
+    /// Longest an SMS provider call may take.
+    pub sms_timeout_secs: u64,
+    /// Set when `RECAPTCHA_PRIVATE_KEY` is: send-otp then needs a captcha token.
+    pub recaptcha: Option<RecaptchaConfig>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub limits: RateLimits,
     /// Origins allowed by CORS (`*` for any); empty means same-origin only.
     pub cors_allowed_origins: Vec<String>,
     /// Serve GraphiQL on `GET /graphql` (`GRAPHIQL`, default on).
     pub graphiql: bool,
     /// Answer GraphQL introspection queries (`GRAPHQL_INTROSPECTION`, default on).
     pub graphql_introspection: bool,
+}
+
+/// Eskiz account and sender.
+#[derive(Debug, Clone)]
+pub struct EskizConfig {
+    pub email: String,
+    pub password: Secret,
+    pub from: String,
+    pub base_url: String,
+}
+
+/// reCAPTCHA verification settings.
+#[derive(Debug, Clone)]
+pub struct RecaptchaConfig {
+    pub private_key: Secret,
+    pub public_key: Option<String>,
+    pub verify_url: String,
+    /// v3 scores below this are refused (v2 answers carry no score and pass on `success`).
+    pub min_score: f64,
+}
+
+/// Abuse brakes beyond the per-phone OTP rules; every one is counted in the shared store.
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// send-otp requests per client IP per hour.
+    pub otp_per_ip_per_hour: u32,
+    /// SMS the whole deployment may send per hour (SMS pumping budget).
+    pub sms_per_hour: u32,
+    /// Failed password logins per account before it is locked for `login_lock_secs`.
+    pub login_failures: u32,
+    pub login_lock_secs: u64,
+    /// login and verify-otp requests per client IP per minute.
+    pub auth_per_ip_per_minute: u32,
 }
 
 /// One-time-code rules (contract §1, OTP).
@@ -275,12 +374,25 @@ impl RawConfig {
         };
         let graphiql = switch("GRAPHIQL", self.graphiql.as_deref())?;
         let graphql_introspection = switch("GRAPHQL_INTROSPECTION", self.graphql_introspection.as_deref())?;
+        // NIST SP 800-63B: an account may be locked after at most 100 failed attempts.
+        if !(1..=100).contains(&self.rate_limit_login_failures) {
+            bail!("RATE_LIMIT_LOGIN_FAILURES must be between 1 and 100");
+        }
+        if !(0.0..=1.0).contains(&self.recaptcha_min_score) {
+            bail!("RECAPTCHA_MIN_SCORE must be between 0.0 and 1.0");
+        }
+        let eskiz_config = match (self.eskiz_email, self.eskiz_password) {
+            (Some(email), Some(password)) => {
+                Some(EskizConfig { email, password, from: self.eskiz_from, base_url: self.eskiz_base_url })
+            }
+            _ => None,
+        };
         let password_hash_concurrency = match self.password_hash_concurrency {
             Some(0) => bail!("PASSWORD_HASH_CONCURRENCY must be at least 1"),
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(2, usize::from),
         };
-        Ok(Config {
+        let config = Config {
             secret_key,
             secret_key_is_random,
             jwt_signing_key,
@@ -295,7 +407,11 @@ impl RawConfig {
                 Some(value) => parse_choice(
                     "SMS_BACKEND",
                     value,
-                    &[("console", SmsBackendKind::Console), ("file", SmsBackendKind::File)],
+                    &[
+                        ("console", SmsBackendKind::Console),
+                        ("file", SmsBackendKind::File),
+                        ("eskiz", SmsBackendKind::Eskiz),
+                    ],
                 )?,
             },
             sms_outbox: self.sms_outbox,
@@ -319,6 +435,22 @@ impl RawConfig {
             },
             aes_key: self.aes_key,
             request_timeout_secs: self.request_timeout_secs.max(1),
+            eskiz: eskiz_config,
+            sms_timeout_secs: self.sms_timeout_secs.max(1),
+            recaptcha: self.recaptcha_private_key.map(|private_key| RecaptchaConfig {
+                private_key,
+                public_key: self.recaptcha_public_key,
+                verify_url: self.recaptcha_verify_url,
+                min_score: self.recaptcha_min_score,
+            }),
+            trusted_proxies: parse_trusted_proxies(self.trusted_proxies.as_deref().unwrap_or_default())?,
+            limits: RateLimits {
+                otp_per_ip_per_hour: self.rate_limit_otp_per_ip_per_hour,
+                sms_per_hour: self.rate_limit_sms_per_hour,
+                login_failures: self.rate_limit_login_failures,
+                login_lock_secs: self.rate_limit_login_lock_secs,
+                auth_per_ip_per_minute: self.rate_limit_auth_per_ip_per_minute,
+            },
             cors_allowed_origins: self
                 .cors_allowed_origins
                 .unwrap_or_default()
@@ -329,7 +461,11 @@ impl RawConfig {
                 .collect(),
             graphiql,
             graphql_introspection,
-        })
+        };
+        if config.sms_backend == SmsBackendKind::Eskiz && config.eskiz.is_none() {
+            bail!("SMS_BACKEND=eskiz needs ESKIZ_EMAIL and ESKIZ_PASSWORD");
+        }
+        Ok(config)
     }
 }
 
@@ -378,6 +514,21 @@ fn parse_test_numbers(value: &str, region: phonenumber::country::Id) -> anyhow::
         numbers.insert(phone.as_str().to_string(), code.to_string());
     }
     Ok(numbers)
+}
+
+/// `"10.0.0.0/8, 192.168.1.10"` → networks; a bare address is a /32 (or /128).
+fn parse_trusted_proxies(value: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("TRUSTED_PROXIES entry {entry:?} is not an IP address or CIDR network"))
+        })
+        .collect()
 }
 
 fn random_secret() -> String {

@@ -23,6 +23,8 @@ pub struct Services {
     pub sms: SmsSender,
     pub passwords: PasswordHasher,
     pub tokens: TokenService,
+    /// Outgoing HTTP (captcha verification), with the provider timeout.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -31,7 +33,13 @@ impl AppState {
         let sms = SmsSender::from_config(&config);
         let passwords = PasswordHasher::new(config.password_hash_concurrency);
         let tokens = TokenService::new(&config);
-        Self(Arc::new(Services { config, db, store, sms, passwords, tokens }))
+        let timeout = std::time::Duration::from_secs(config.sms_timeout_secs);
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self(Arc::new(Services { config, db, store, sms, passwords, tokens, http }))
     }
 
     /// Opens the database (running migrations) and the store that `config` names.

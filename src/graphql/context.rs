@@ -7,7 +7,10 @@ use async_graphql::Context;
 use super::error::graphql_error;
 use crate::{
     error::AppError,
-    service::auth::{self, CurrentUser},
+    service::{
+        Client,
+        auth::{self, CurrentUser},
+    },
     state::AppState,
 };
 
@@ -15,6 +18,11 @@ use crate::{
 /// judged only by resolvers that need a caller, so a bad header does not break `checkUser`.
 #[derive(Clone)]
 pub struct Credentials(pub Result<String, Arc<AppError>>);
+
+/// Who sent the HTTP request; per-client limits key on it.
+pub fn client(ctx: &Context<'_>) -> Client {
+    ctx.data_opt::<Client>().copied().unwrap_or_default()
+}
 
 /// The application state the schema was built with.
 pub fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {

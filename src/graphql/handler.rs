@@ -27,18 +27,28 @@ use super::{
     error::{graphql_error, request_error, transport_error},
     graphiql,
 };
-use crate::{error::AppError, http::extract::bearer_token, state::AppState};
+use crate::{
+    error::AppError,
+    http::extract::{bearer_token, client_ip},
+    service::Client,
+    state::AppState,
+};
 
 /// What the `/graphql` routes share: the schema, built once, and the GraphiQL switch.
 #[derive(Clone)]
 struct Endpoint {
     schema: AppSchema,
     graphiql: bool,
+    trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 /// `/graphql`, plus GraphiQL's files under `/graphql/assets/` when GraphiQL is on.
 pub fn router<S: Clone + Send + Sync + 'static>(state: &AppState) -> Router<S> {
-    let endpoint = Endpoint { schema: build_schema(state.clone()), graphiql: state.config.graphiql };
+    let endpoint = Endpoint {
+        schema: build_schema(state.clone()),
+        graphiql: state.config.graphiql,
+        trusted_proxies: state.config.trusted_proxies.clone().into(),
+    };
     let mut router = Router::new().route("/graphql", get(get_graphql).post(post_graphql));
     if endpoint.graphiql {
         router = router.route("/graphql/assets/{file}", get(graphiql::asset));
@@ -48,7 +58,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: &AppState) -> Router<S> {
 
 async fn post_graphql(State(endpoint): State<Endpoint>, parts: Parts, body: Result<Bytes, BytesRejection>) -> Response {
     match read_batch(&parts.headers, body) {
-        Ok(batch) => execute(&endpoint, batch, credentials(&parts)).await,
+        Ok(batch) => execute(&endpoint, batch, credentials(&parts), client_of(&endpoint, &parts)).await,
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -88,13 +98,21 @@ async fn get_graphql(
     if selects_mutation(&mut request) {
         return Refusal::MutationOverGet.into_response();
     }
-    execute(&endpoint, BatchRequest::Single(request), credentials(&parts)).await
+    execute(&endpoint, BatchRequest::Single(request), credentials(&parts), client_of(&endpoint, &parts)).await
 }
 
-async fn execute(endpoint: &Endpoint, batch: BatchRequest, credentials: Option<Credentials>) -> Response {
-    let with_credentials = |request: Request| match &credentials {
-        Some(credentials) => request.data(credentials.clone()),
-        None => request,
+async fn execute(
+    endpoint: &Endpoint,
+    batch: BatchRequest,
+    credentials: Option<Credentials>,
+    client: Client,
+) -> Response {
+    let with_credentials = |request: Request| {
+        let request = request.data(client);
+        match &credentials {
+            Some(credentials) => request.data(credentials.clone()),
+            None => request,
+        }
     };
     let response = match batch {
         BatchRequest::Single(request) => {
@@ -111,6 +129,10 @@ async fn execute(endpoint: &Endpoint, batch: BatchRequest, credentials: Option<C
         }
     };
     GraphQLResponse::from(response).into_response()
+}
+
+fn client_of(endpoint: &Endpoint, parts: &Parts) -> Client {
+    Client { ip: client_ip(parts, &endpoint.trusted_proxies) }
 }
 
 /// The token, or the reason the `Authorization` header is unusable; `None` without one.

@@ -24,8 +24,11 @@ pub struct SendOtpInput {
 
 impl From<SendOtpInput> for otp::SendOtpInput {
     fn from(input: SendOtpInput) -> Self {
-        // `captcha_token` stays here until the service layer checks captchas: it has no input for one yet.
-        Self { otp_type: Some(input.otp_type.to_wire()), phone_number: Some(input.phone_number) }
+        Self {
+            otp_type: Some(input.otp_type.to_wire()),
+            phone_number: Some(input.phone_number),
+            captcha_token: input.captcha_token,
+        }
     }
 }
 

@@ -1,15 +1,23 @@
 //! Request extractors that turn every malformed request into an `AppError`, never a bare 4xx/5xx.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::{
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
+    extract::{
+        ConnectInfo, FromRequest, FromRequestParts, Request, connect_info::MockConnectInfo, rejection::BytesRejection,
+    },
     http::{header, request::Parts},
 };
+use ipnet::IpNet;
 use serde_json::{Map, Value};
 
 use crate::{
     error::{AppError, FieldError},
-    service::auth::{self, CurrentUser},
+    service::{
+        Client,
+        auth::{self, CurrentUser},
+    },
     state::AppState,
 };
 
@@ -121,6 +129,42 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, AppError> {
             problem: crate::error::TokenProblem::Invalid,
             kind: crate::error::TokenKind::Access,
         }),
+    }
+}
+
+/// The client's address: the socket peer, or, when the peer is a trusted proxy, the nearest
+/// address in `X-Forwarded-For` that is not one of ours (the left part of the header is
+/// whatever the client chose to write).
+pub fn client_ip(parts: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
+    // Read as axum's `ConnectInfo` extractor does: the socket's address, or the one a test
+    // router was given with `MockConnectInfo`.
+    let peer =
+        parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip()).or_else(|| {
+            parts.extensions.get::<MockConnectInfo<SocketAddr>>().map(|MockConnectInfo(address)| address.ip())
+        })?;
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|network| network.contains(ip));
+    if !trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    forwarded.iter().rev().find(|ip| !trusted(ip)).or(forwarded.first()).copied().or(Some(peer))
+}
+
+/// The calling client, for per-client limits.
+pub struct ClientInfo(pub Client);
+
+impl FromRequestParts<AppState> for ClientInfo {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(ClientInfo(Client { ip: client_ip(parts, &state.config.trusted_proxies) }))
     }
 }
 

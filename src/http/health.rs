@@ -36,10 +36,8 @@ struct Readiness {
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let database = async { state.db.ping().await.is_ok() };
     let store = async { state.store.ping().await.is_ok() };
-    let (database, store) = tokio::join!(
-        tokio::time::timeout(PROBE_TIMEOUT, database),
-        tokio::time::timeout(PROBE_TIMEOUT, store)
-    );
+    let (database, store) =
+        tokio::join!(tokio::time::timeout(PROBE_TIMEOUT, database), tokio::time::timeout(PROBE_TIMEOUT, store));
     let word = |answered: Result<bool, _>| if answered == Ok(true) { "ok" } else { "down" };
     let readiness = Readiness { status: "ok", database: word(database), store: word(store) };
     if readiness.database == "ok" && readiness.store == "ok" {

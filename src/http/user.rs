@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use entity::user::Model as User;
 use serde::Serialize;
 
-use super::extract::{AuthUser, JsonForm};
+use super::extract::{AuthUser, ClientInfo, JsonForm};
 use crate::{
     error::AppResult,
     service::{
@@ -58,10 +58,18 @@ struct SendOtpResponse {
     session: String,
 }
 
-async fn send_otp(State(state): State<AppState>, mut form: JsonForm) -> AppResult<(StatusCode, Json<SendOtpResponse>)> {
-    let input = SendOtpInput { otp_type: form.string("type"), phone_number: form.string("phone_number") };
+async fn send_otp(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    mut form: JsonForm,
+) -> AppResult<(StatusCode, Json<SendOtpResponse>)> {
+    let input = SendOtpInput {
+        otp_type: form.string("type"),
+        phone_number: form.string("phone_number"),
+        captcha_token: form.string("recaptcha_token"),
+    };
     form.finish()?;
-    let sent = otp::send_otp(&state, input).await?;
+    let sent = otp::send_otp(&state, &client, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(SendOtpResponse {
@@ -83,6 +91,7 @@ struct VerifyOtpResponse {
 
 async fn verify_otp(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     mut form: JsonForm,
 ) -> AppResult<(StatusCode, Json<VerifyOtpResponse>)> {
     let input = VerifyOtpInput {
@@ -92,7 +101,7 @@ async fn verify_otp(
         otp_code: form.string("otp_code"),
     };
     form.finish()?;
-    let verified = otp::verify_otp(&state, input).await?;
+    let verified = otp::verify_otp(&state, &client, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(VerifyOtpResponse {
@@ -202,16 +211,24 @@ impl From<SignedIn> for LoginResponse {
     }
 }
 
-async fn login(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<LoginResponse>> {
+async fn login(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    mut form: JsonForm,
+) -> AppResult<Json<LoginResponse>> {
     let input = LoginInput { phone_number: form.string("phone_number"), password: form.string("password") };
     form.finish()?;
-    Ok(Json(auth::login_with_password(&state, input).await?.into()))
+    Ok(Json(auth::login_with_password(&state, &client, input).await?.into()))
 }
 
-async fn login_otp(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<LoginResponse>> {
+async fn login_otp(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    mut form: JsonForm,
+) -> AppResult<Json<LoginResponse>> {
     let input = OtpLoginInput { phone_number: form.string("phone_number"), session: form.string("session") };
     form.finish()?;
-    Ok(Json(auth::login_with_otp(&state, input).await?.into()))
+    Ok(Json(auth::login_with_otp(&state, &client, input).await?.into()))
 }
 
 #[derive(Serialize)]

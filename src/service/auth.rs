@@ -10,7 +10,7 @@ use crate::{
     domain::{OtpType, check_password_policy},
     error::{AppError, AppResult, FieldError, Rule, TokenKind, TokenProblem},
     service::{
-        otp, session,
+        Client, otp, rate_limit, session,
         token::{Claims, LoginMethod},
         user::{SignedIn, find_by_phone, require_verified_session},
         validate::Validator,
@@ -60,34 +60,40 @@ pub struct CurrentUser {
 }
 
 /// Phone + password. Unknown phone and wrong password look the same, in body and in time.
-pub async fn login_with_password(state: &AppState, input: LoginInput) -> AppResult<SignedIn> {
+pub async fn login_with_password(state: &AppState, client: &Client, input: LoginInput) -> AppResult<SignedIn> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let phone = validator.phone("phone_number", input.phone_number);
     let password = validator.text("password", input.password);
     let (Some(phone), Some(password)) = (phone, password) else {
         return Err(validator.into_error());
     };
+    rate_limit::check_auth_attempt_from(state, client.ip).await?;
+    // A locked account is refused before any hashing: guessing costs the attacker, not us.
+    rate_limit::ensure_login_not_locked(state, &phone).await?;
 
     let user = find_by_phone(state, &phone).await?;
     let verification = state.passwords.verify(&password, user.as_ref().map(|user| user.password.as_str())).await?;
     let Some(user) = user.filter(|_| verification.matches) else {
+        rate_limit::record_login_failure(state, &phone).await?;
         tracing::info!(phone_number = %phone.masked(), "password login failed");
         metrics::counter!("logins_total", "method" => "password", "result" => "failed").increment(1);
         return Err(AppError::InvalidCredentials);
     };
+    rate_limit::clear_login_failures(state, &phone).await?;
     ensure_active(&user)?;
     let new_hash = if verification.needs_rehash { Some(state.passwords.hash(&password).await?) } else { None };
     sign_in(state, user, new_hash, LoginMethod::Password).await
 }
 
 /// Phone + a verified `login` session: signs in without a password.
-pub async fn login_with_otp(state: &AppState, input: OtpLoginInput) -> AppResult<SignedIn> {
+pub async fn login_with_otp(state: &AppState, client: &Client, input: OtpLoginInput) -> AppResult<SignedIn> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let phone = validator.phone("phone_number", input.phone_number);
     let session = validator.session("session", input.session);
     let (Some(phone), Some(session)) = (phone, session) else {
         return Err(validator.into_error());
     };
+    rate_limit::check_auth_attempt_from(state, client.ip).await?;
     let Some(user) = find_by_phone(state, &phone).await? else {
         return Err(AppError::Rule(Rule::UserNotFound));
     };

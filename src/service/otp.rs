@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     domain::{Language, OtpType, PhoneNumber},
     error::{AppError, AppResult, Rule},
-    service::{user, validate::Validator},
+    service::{Client, captcha, rate_limit, user, validate::Validator},
     sms::OtpMessage,
     state::AppState,
     store::{Attempt, AttemptOutcome, OtpSession, SessionState},
@@ -20,6 +20,8 @@ use crate::{
 pub struct SendOtpInput {
     pub otp_type: Option<String>,
     pub phone_number: Option<String>,
+    /// Required when reCAPTCHA is configured.
+    pub captcha_token: Option<String>,
 }
 
 /// A code was sent; `session` identifies it in verify-otp.
@@ -51,13 +53,15 @@ pub struct VerifiedOtp {
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Sends a code for `type` to `phone_number`, enforcing the account rule, cooldown and hourly cap.
-pub async fn send_otp(state: &AppState, input: SendOtpInput) -> AppResult<SentOtp> {
+pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) -> AppResult<SentOtp> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let otp_type = validator.choice("type", input.otp_type, OtpType::from_wire);
     let phone = validator.phone("phone_number", input.phone_number);
     let (Some(otp_type), Some(phone)) = (otp_type, phone) else {
         return Err(validator.into_error());
     };
+    rate_limit::check_otp_request_from(state, client.ip).await?;
+    captcha::verify_captcha(state, input.captcha_token.as_deref(), client.ip).await?;
 
     let existing = user::find_by_phone(state, &phone).await?;
     match (otp_type, &existing) {
@@ -110,7 +114,8 @@ pub async fn send_otp(state: &AppState, input: SendOtpInput) -> AppResult<SentOt
     Ok(SentOtp { otp_type, phone_number: phone, session })
 }
 
-/// The cooldown and hourly count taken for one send, so a failed send can give them back.
+/// The cooldown, hourly count and SMS budget taken for one send, so a failed send can give
+/// them back.
 struct SendBrakes {
     cooldown_key: String,
     hourly_key: String,
@@ -118,7 +123,8 @@ struct SendBrakes {
 
 impl SendBrakes {
     async fn give_back(&self, state: &AppState) {
-        if let Err(error) = state.store.clear_cooldown(&self.cooldown_key).await {
+        rate_limit::return_sms_budget(state).await;
+        if let Err(error) = state.store.remove(&self.cooldown_key).await {
             tracing::warn!(%error, "could not clear the OTP cooldown after a failed send");
         }
         if let Err(error) = state.store.decrement_window(&self.hourly_key).await {
@@ -146,7 +152,7 @@ async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumb
     let (count, left) = state.store.increment_window(&hourly_key, HOUR).await?;
     if count > u64::from(otp.max_per_hour) {
         state.store.decrement_window(&hourly_key).await?;
-        state.store.clear_cooldown(&cooldown_key).await?;
+        state.store.remove(&cooldown_key).await?;
         metrics::counter!("rate_limited_total", "limit" => "otp_per_phone_hourly").increment(1);
         return Err(AppError::RateLimited {
             code: "otp_hourly_limit",
@@ -154,11 +160,17 @@ async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumb
             retry_after_secs: ceil_secs(left),
         });
     }
+    // Last, so a request refused above spends none of the deployment's budget.
+    if let Err(error) = rate_limit::take_sms_budget(state).await {
+        state.store.decrement_window(&hourly_key).await?;
+        state.store.remove(&cooldown_key).await?;
+        return Err(error);
+    }
     Ok(SendBrakes { cooldown_key, hourly_key })
 }
 
 /// Checks a code against its session; each wrong guess counts, atomically, against the limit.
-pub async fn verify_otp(state: &AppState, input: VerifyOtpInput) -> AppResult<VerifiedOtp> {
+pub async fn verify_otp(state: &AppState, client: &Client, input: VerifyOtpInput) -> AppResult<VerifiedOtp> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let otp_type = validator.choice("type", input.otp_type, OtpType::from_wire);
     let phone = validator.phone("phone_number", input.phone_number);
@@ -167,6 +179,7 @@ pub async fn verify_otp(state: &AppState, input: VerifyOtpInput) -> AppResult<Ve
     let (Some(otp_type), Some(phone), Some(session), Some(code)) = (otp_type, phone, session, code) else {
         return Err(validator.into_error());
     };
+    rate_limit::check_auth_attempt_from(state, client.ip).await?;
 
     let Some(record) = state.store.get_otp_session(&session).await? else {
         return Err(AppError::Rule(Rule::SessionInvalid));

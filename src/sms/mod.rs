@@ -1,4 +1,9 @@
-//! Delivery of one-time codes: `console` logs them, `file` appends JSON lines to an outbox.
+//! Delivery of one-time codes: `console` logs them, `file` appends JSON lines to an outbox,
+//! `eskiz` sends real SMS.
+
+mod eskiz;
+
+pub use eskiz::EskizClient;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -21,13 +26,27 @@ pub struct OtpMessage<'a> {
 }
 
 impl OtpMessage<'_> {
-    /// The text the user reads, in their language.
+    /// The text the user reads: what the code is for, in their language.
     pub fn text(&self) -> String {
         let code = self.code;
-        match self.language {
-            Language::Uz => format!("Tantana: tasdiqlash kodingiz {code}. Kodni hech kimga bermang."),
-            Language::Ru => format!("Tantana: ваш код подтверждения {code}. Никому его не сообщайте."),
-            Language::En => format!("Tantana: your verification code is {code}. Do not share it."),
+        match (self.language, self.otp_type) {
+            (Language::Uz, OtpType::Auth) => {
+                format!("Tantana: ro'yxatdan o'tish kodingiz {code}. Kodni hech kimga bermang.")
+            }
+            (Language::Uz, OtpType::Login) => format!("Tantana: kirish kodingiz {code}. Kodni hech kimga bermang."),
+            (Language::Uz, OtpType::ForgotPassword) => {
+                format!("Tantana: parolni tiklash kodingiz {code}. Kodni hech kimga bermang.")
+            }
+            (Language::Ru, OtpType::Auth) => format!("Tantana: код для регистрации {code}. Никому его не сообщайте."),
+            (Language::Ru, OtpType::Login) => format!("Tantana: код для входа {code}. Никому его не сообщайте."),
+            (Language::Ru, OtpType::ForgotPassword) => {
+                format!("Tantana: код для сброса пароля {code}. Никому его не сообщайте.")
+            }
+            (Language::En, OtpType::Auth) => format!("Tantana: your registration code is {code}. Do not share it."),
+            (Language::En, OtpType::Login) => format!("Tantana: your login code is {code}. Do not share it."),
+            (Language::En, OtpType::ForgotPassword) => {
+                format!("Tantana: your password reset code is {code}. Do not share it.")
+            }
         }
     }
 }
@@ -37,6 +56,7 @@ impl OtpMessage<'_> {
 pub enum SmsSender {
     Console,
     File(Arc<FileOutbox>),
+    Eskiz(Arc<EskizClient>),
 }
 
 /// Appends messages to a JSON-lines file; the mutex keeps concurrent lines whole.
@@ -57,8 +77,13 @@ struct OutboxLine<'a> {
 
 impl SmsSender {
     pub fn from_config(config: &Config) -> Self {
+        if let (SmsBackendKind::Eskiz, Some(eskiz)) = (config.sms_backend, &config.eskiz) {
+            let timeout = std::time::Duration::from_secs(config.sms_timeout_secs);
+            return SmsSender::Eskiz(Arc::new(EskizClient::new(eskiz, timeout)));
+        }
         match config.sms_backend {
-            SmsBackendKind::Console => SmsSender::Console,
+            // Config validation guarantees Eskiz settings; without them, say so on the console.
+            SmsBackendKind::Console | SmsBackendKind::Eskiz => SmsSender::Console,
             SmsBackendKind::File => {
                 SmsSender::File(Arc::new(FileOutbox { path: config.sms_outbox.clone(), lock: Mutex::new(()) }))
             }
@@ -80,6 +105,13 @@ impl SmsSender {
                 Ok(())
             }
             SmsSender::File(outbox) => outbox.append(message).await,
+            SmsSender::Eskiz(client) => {
+                client.send(message.phone_number.as_str(), &message.text()).await.map_err(|error| {
+                    tracing::error!(%error, phone_number = %message.phone_number.masked(), "Eskiz SMS failed");
+                    metrics::counter!("sms_provider_errors_total", "backend" => "eskiz").increment(1);
+                    sms_unavailable()
+                })
+            }
         }
     }
 }
@@ -106,7 +138,11 @@ impl FileOutbox {
         result.map_err(|error| {
             tracing::error!(%error, path = %self.path.display(), "SMS outbox write failed");
             metrics::counter!("sms_provider_errors_total", "backend" => "file").increment(1);
-            AppError::ServiceUnavailable { service: "SMS service", code: "sms_unavailable" }
+            sms_unavailable()
         })
     }
+}
+
+fn sms_unavailable() -> AppError {
+    AppError::ServiceUnavailable { service: "SMS service", code: "sms_unavailable" }
 }

@@ -136,7 +136,7 @@ impl MemoryStore {
         Ok(None)
     }
 
-    pub async fn clear_cooldown(&self, key: &str) -> AppResult<()> {
+    pub async fn remove(&self, key: &str) -> AppResult<()> {
         self.lock().entries.remove(key);
         Ok(())
     }
@@ -150,6 +150,15 @@ impl MemoryStore {
         }
         inner.insert(key, Value::Counter(1), window, now);
         Ok((1, window))
+    }
+
+    pub async fn read_window(&self, key: &str) -> AppResult<Option<(u64, Duration)>> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        Ok(match inner.live(key, now) {
+            Some(Entry { value: Value::Counter(count), expires_at }) => Some((*count, *expires_at - now)),
+            _ => None,
+        })
     }
 
     pub async fn decrement_window(&self, key: &str) -> AppResult<()> {

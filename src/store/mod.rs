@@ -146,13 +146,19 @@ impl Store {
         dispatch!(self, store => store.try_start_cooldown(key, ttl).await)
     }
 
-    pub async fn clear_cooldown(&self, key: &str) -> AppResult<()> {
-        dispatch!(self, store => store.clear_cooldown(key).await)
+    /// Deletes a cooldown or a counter.
+    pub async fn remove(&self, key: &str) -> AppResult<()> {
+        dispatch!(self, store => store.remove(key).await)
     }
 
     /// Adds one to a fixed-window counter; returns the new count and the time left in the window.
     pub async fn increment_window(&self, key: &str, window: Duration) -> AppResult<(u64, Duration)> {
         dispatch!(self, store => store.increment_window(key, window).await)
+    }
+
+    /// The current count of a window and the time it has left, without counting.
+    pub async fn read_window(&self, key: &str) -> AppResult<Option<(u64, Duration)>> {
+        dispatch!(self, store => store.read_window(key).await)
     }
 
     /// Takes back one count (a send that did not happen).

@@ -221,7 +221,7 @@ impl RedisStore {
         Ok((left >= 0).then(|| Duration::from_millis(left.unsigned_abs())))
     }
 
-    pub async fn clear_cooldown(&self, key: &str) -> AppResult<()> {
+    pub async fn remove(&self, key: &str) -> AppResult<()> {
         let mut connection = self.connection.clone();
         connection.del::<_, ()>(self.key(key)).await?;
         Ok(())
@@ -232,6 +232,13 @@ impl RedisStore {
         let (count, left): (u64, i64) =
             self.scripts.window.key(self.key(key)).arg(millis(window)).invoke_async(&mut connection).await?;
         Ok((count, Duration::from_millis(left.max(0).unsigned_abs())))
+    }
+
+    pub async fn read_window(&self, key: &str) -> AppResult<Option<(u64, Duration)>> {
+        let key = self.key(key);
+        let mut connection = self.connection.clone();
+        let (count, left): (Option<u64>, i64) = redis::pipe().get(&key).pttl(&key).query_async(&mut connection).await?;
+        Ok(count.map(|count| (count, Duration::from_millis(left.max(0).unsigned_abs()))))
     }
 
     pub async fn decrement_window(&self, key: &str) -> AppResult<()> {

@@ -1,10 +1,11 @@
 //! `TestApp`: a real router on its own database and store namespace, plus request helpers.
 
-use std::{path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use axum::{
     Router,
     body::Body,
+    extract::connect_info::MockConnectInfo,
     http::{HeaderMap, Method, Request, StatusCode},
 };
 use http_body_util::BodyExt;
@@ -145,6 +146,9 @@ impl TestApp {
             ("SMS_OUTBOX".into(), outbox.display().to_string()),
             ("REDIS_KEY_PREFIX".into(), store_prefix.clone()),
             ("PASSWORD_HASH_CONCURRENCY".into(), "2".into()),
+            // Every request of a test comes from one address; the limit tests lower these.
+            ("RATE_LIMIT_AUTH_PER_IP_PER_MINUTE".into(), "10000".into()),
+            ("RATE_LIMIT_OTP_PER_IP_PER_HOUR".into(), "10000".into()),
         ];
         if backend == Backend::Postgres {
             vars.push(("REDIS_URL".into(), redis_url()));
@@ -163,17 +167,41 @@ impl TestApp {
             });
         let db = db::connect(&config).await.expect("test database opens and migrates");
         let state = AppState::new(config, db, store);
-        Self { router: app(state.clone()), state, backend, outbox, cleanup, store_prefix }
+        let router = app(state.clone()).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
+        Self { router, state, backend, outbox, cleanup, store_prefix }
     }
 
-    /// Sends one request through the router.
+    /// Sends one request through the router, from 127.0.0.1.
     pub async fn request(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Body) -> TestResponse {
+        self.request_via(self.router.clone(), method, path, headers, body).await
+    }
+
+    /// Sends one request as if from `peer` (the socket address the server sees).
+    pub async fn request_from(
+        &self,
+        peer: SocketAddr,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> TestResponse {
+        let router = app(self.state.clone()).layer(MockConnectInfo(peer));
+        self.request_via(router, method, path, headers, body).await
+    }
+
+    async fn request_via(
+        &self,
+        router: Router,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Body,
+    ) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(path);
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        let response =
-            self.router.clone().oneshot(builder.body(body).expect("valid request")).await.expect("infallible");
+        let response = router.oneshot(builder.body(body).expect("valid request")).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.expect("body reads").to_bytes();

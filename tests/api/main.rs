@@ -1,14 +1,15 @@
 //! The integration suite: black-box requests through the real router, on SQLite + in-process
 //! store and on PostgreSQL + Redis.
 
+mod abuse;
 mod graphql_errors;
 mod graphql_flows;
 mod graphql_helpers;
 mod graphql_limits;
 mod helpers;
+mod ops;
 mod rest_errors;
 mod rest_flows;
 mod rest_otp;
 mod rest_tokens;
-mod ops;
 mod schema;

@@ -190,7 +190,8 @@ async fn losing_redis_gives_503_and_the_service_recovers_by_itself() {
     let port = free_port();
     let redis = OwnRedis::start(port);
     let url = format!("redis://127.0.0.1:{}", redis.port);
-    let app = TestApp::spawn_with(Backend::Postgres, &[("REDIS_URL", url.as_str()), ("OTP_RESEND_COOLDOWN", "0")]).await;
+    let app =
+        TestApp::spawn_with(Backend::Postgres, &[("REDIS_URL", url.as_str()), ("OTP_RESEND_COOLDOWN", "0")]).await;
     app.send_otp("auth", "+998901234567").await;
 
     drop(redis);

@@ -204,7 +204,7 @@ async fn forgot_password_reset_replaces_the_password(backend: Backend) {
                    "user": {"id": 1, "phone_number": "+998901234567", "full_name": "Ali Valiyev"}})
         );
         // Each path has its own cooldown window only once; wait it out by clearing it.
-        app.state.store.clear_cooldown("otp_cooldown:forgot_password:+998901234567").await.unwrap();
+        app.state.store.remove("otp_cooldown:forgot_password:+998901234567").await.unwrap();
     }
     let old = app.post("login/", json!({"phone_number": "+998901234567", "password": PASSWORD})).await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);

@@ -4,7 +4,7 @@ use async_graphql::{Context, ErrorExtensions, Object};
 
 use crate::{
     graphql::{
-        context::state,
+        context::{client, state},
         inputs::{SendOtpInput, VerifyOtpInput},
         types::{SendOtpPayload, VerifyOtpPayload},
     },
@@ -20,11 +20,11 @@ impl OtpMutation {
     /// Sends a six-digit code by SMS. Limited per phone number: one per type every two minutes
     /// and five an hour (`RATE_LIMITED` with `retryAfter` seconds).
     async fn send_otp(&self, ctx: &Context<'_>, input: SendOtpInput) -> async_graphql::Result<SendOtpPayload> {
-        otp::send_otp(state(ctx)?, input.into()).await.map(Into::into).map_err(|error| error.extend())
+        otp::send_otp(state(ctx)?, &client(ctx), input.into()).await.map(Into::into).map_err(|error| error.extend())
     }
 
     /// Checks a code. Five wrong codes end the session (`OTP_ATTEMPTS_EXCEEDED`).
     async fn verify_otp(&self, ctx: &Context<'_>, input: VerifyOtpInput) -> async_graphql::Result<VerifyOtpPayload> {
-        otp::verify_otp(state(ctx)?, input.into()).await.map(Into::into).map_err(|error| error.extend())
+        otp::verify_otp(state(ctx)?, &client(ctx), input.into()).await.map(Into::into).map_err(|error| error.extend())
     }
 }

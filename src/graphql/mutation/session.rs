@@ -5,7 +5,7 @@ use async_graphql::{Context, ErrorExtensions, Object};
 use super::PASSWORD_HASHING_COST;
 use crate::{
     graphql::{
-        context::state,
+        context::{client, state},
         inputs::{LoginInput, LoginWithOtpInput},
         types::{AuthPayload, TokenPair},
     },
@@ -21,12 +21,18 @@ impl SessionMutation {
     /// Signs in with phone number and password.
     #[graphql(complexity = "PASSWORD_HASHING_COST + child_complexity")]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
-        auth::login_with_password(state(ctx)?, input.into()).await.map(Into::into).map_err(|error| error.extend())
+        auth::login_with_password(state(ctx)?, &client(ctx), input.into())
+            .await
+            .map(Into::into)
+            .map_err(|error| error.extend())
     }
 
     /// Signs in behind a session verified for `LOGIN`; the session is used up.
     async fn login_with_otp(&self, ctx: &Context<'_>, input: LoginWithOtpInput) -> async_graphql::Result<AuthPayload> {
-        auth::login_with_otp(state(ctx)?, input.into()).await.map(Into::into).map_err(|error| error.extend())
+        auth::login_with_otp(state(ctx)?, &client(ctx), input.into())
+            .await
+            .map(Into::into)
+            .map_err(|error| error.extend())
     }
 
     /// Trades a refresh token for a new pair; the old refresh token stops working.
