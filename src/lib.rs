@@ -1,5 +1,6 @@
 //! Tantana Auth: phone-number accounts, OTP by SMS and JWT sessions, over REST v1 and GraphQL.
 
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;

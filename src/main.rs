@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tantana::{AppState, app, config::Config};
+use migration::MigrateCommand;
+use tantana::{AppState, app, cli, config::Config};
 use tracing_subscriber::EnvFilter;
 
 /// Tantana Auth: phone-number accounts, OTP by SMS and JWT sessions, over REST v1 and GraphQL.
@@ -17,28 +18,50 @@ struct Cli {
 enum Command {
     /// Serve the API (the default).
     Serve,
+    /// Apply, roll back or list database migrations.
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
+    /// Create a staff superuser (prompts for what the flags do not give).
+    Createsuperuser(cli::SuperuserArgs),
     /// Print the GraphQL schema (SDL): `cargo run -- print-schema > schema.graphql`.
     PrintSchema,
+    /// Validate the environment and print the effective configuration, secrets masked.
+    CheckConfig,
 }
 
 #[tokio::main]
 async fn main() {
-    let cli = Cli::parse();
-    if let Some(Command::PrintSchema) = cli.command {
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
+    if let Command::PrintSchema = command {
         // Needs no configuration: the schema is the same for every deployment.
         print!("{}", tantana::graphql::sdl());
         return;
     }
     // A missing `.env` is normal in production.
     dotenvy::dotenv().ok();
-    if let Err(error) = run().await {
+    if let Err(error) = run(command).await {
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }
 }
 
-async fn run() -> anyhow::Result<()> {
+async fn run(command: Command) -> anyhow::Result<()> {
     let config = Config::from_env()?;
+    match command {
+        Command::Serve | Command::PrintSchema => serve(config).await,
+        Command::Migrate { command } => cli::migrate(&config, command).await,
+        Command::Createsuperuser(args) => cli::create_superuser_command(config, args).await,
+        Command::CheckConfig => {
+            println!("{}", cli::describe_config(&config));
+            println!("configuration is valid");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
     init_tracing(&config);
     if config.secret_key_is_random {
         tracing::warn!(

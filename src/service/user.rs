@@ -2,7 +2,10 @@
 
 use chrono::Utc;
 use entity::user;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait,
+};
 
 use crate::{
     domain::{Gender, Language, OtpType, PhoneNumber, check_password_policy},
@@ -119,35 +122,14 @@ pub async fn register_user(state: &AppState, input: RegisterInput) -> AppResult<
     require_verified_session(state, &session, &phone, OtpType::Auth).await?;
     let password_hash = state.passwords.hash(&password).await?;
 
-    let now = Utc::now();
-    let new_user = user::ActiveModel {
-        password: Set(password_hash),
-        last_login: Set(Some(now)),
-        is_superuser: Set(false),
-        first_name: Set(String::new()),
-        last_name: Set(String::new()),
-        email: Set(String::new()),
-        is_staff: Set(false),
-        is_active: Set(true),
-        date_joined: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
-        username: Set(None),
-        phone_number: Set(phone.as_str().to_string()),
-        full_name: Set(full_name),
-        date_of_birth: Set(date_of_birth),
-        language: Set(language.unwrap_or(Language::Uz).as_str().to_string()),
-        gender: Set(gender.map(|gender| gender.as_str().to_string())),
-        photo: Set(None),
-        is_notification_enabled: Set(true),
-        ..Default::default()
-    };
+    let mut new_user = new_user_row(&phone, full_name, password_hash);
+    new_user.last_login = Set(Some(Utc::now()));
+    new_user.date_of_birth = Set(date_of_birth);
+    new_user.language = Set(language.unwrap_or(Language::Uz).as_str().to_string());
+    new_user.gender = Set(gender.map(|gender| gender.as_str().to_string()));
     // The row and the session's consumption commit together: a lost race leaves neither.
     let txn = state.db.begin().await?;
-    let user = new_user.insert(&txn).await.map_err(|error| match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Rule(Rule::UserExists),
-        _ => AppError::from(error),
-    })?;
+    let user = insert_user(&txn, new_user).await?;
     otp::consume_verified_session(state, &session, &phone, OtpType::Auth).await?;
     txn.commit().await?;
 
@@ -175,4 +157,75 @@ pub async fn require_verified_session(
         }
         _ => Err(AppError::Rule(Rule::SessionInvalid)),
     }
+}
+
+/// A new, active, ordinary account with Django's defaults for the columns we do not use.
+fn new_user_row(phone: &PhoneNumber, full_name: String, password_hash: String) -> user::ActiveModel {
+    let now = Utc::now();
+    user::ActiveModel {
+        password: Set(password_hash),
+        last_login: Set(None),
+        is_superuser: Set(false),
+        first_name: Set(String::new()),
+        last_name: Set(String::new()),
+        email: Set(String::new()),
+        is_staff: Set(false),
+        is_active: Set(true),
+        date_joined: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+        username: Set(None),
+        phone_number: Set(phone.as_str().to_string()),
+        full_name: Set(full_name),
+        date_of_birth: Set(None),
+        language: Set(Language::Uz.as_str().to_string()),
+        gender: Set(None),
+        photo: Set(None),
+        is_notification_enabled: Set(true),
+        ..Default::default()
+    }
+}
+
+/// Inserts a row; the unique phone index turns a lost race into "user exists".
+async fn insert_user(db: &impl ConnectionTrait, row: user::ActiveModel) -> AppResult<user::Model> {
+    row.insert(db).await.map_err(|error| match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Rule(Rule::UserExists),
+        _ => AppError::from(error),
+    })
+}
+
+/// Raw input of the `createsuperuser` command.
+#[derive(Debug, Default)]
+pub struct CreateSuperuserInput {
+    pub phone_number: Option<String>,
+    pub full_name: Option<String>,
+    pub password: Option<String>,
+    pub password2: Option<String>,
+}
+
+/// Creates a staff superuser, as Django's `createsuperuser` does, under the password policy.
+pub async fn create_superuser(state: &AppState, input: CreateSuperuserInput) -> AppResult<user::Model> {
+    let mut validator = Validator::new(state.config.phone_default_region);
+    let phone = validator.phone("phone_number", input.phone_number);
+    let full_name = validator.bounded_text("full_name", input.full_name, 255);
+    let password = validator.text("password", input.password);
+    let password2 = validator.text("password2", input.password2);
+    if let (Some(password), Some(password2)) = (&password, &password2) {
+        validator.extend(check_password_policy(password, password2, "password", "password2"));
+    }
+    if !validator.is_valid() {
+        return Err(validator.into_error());
+    }
+    let (Some(phone), Some(full_name), Some(password)) = (phone, full_name, password) else {
+        return Err(validator.into_error());
+    };
+    if find_by_phone(state, &phone).await?.is_some() {
+        return Err(AppError::Rule(Rule::UserExists));
+    }
+    let mut row = new_user_row(&phone, full_name, state.passwords.hash(&password).await?);
+    row.is_staff = Set(true);
+    row.is_superuser = Set(true);
+    let user = insert_user(&state.db, row).await?;
+    tracing::info!(user_id = user.id, phone_number = %phone.masked(), "superuser created");
+    Ok(user)
 }

@@ -13,3 +13,4 @@ mod rest_flows;
 mod rest_otp;
 mod rest_tokens;
 mod schema;
+mod cli;

@@ -1,0 +1,191 @@
+//! The `tantana` binary itself: subcommands, and a real server on a real port.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+
+/// A scratch directory per test, so `.env` files and SQLite databases never collide.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("tantana-cli-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn database_url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.0.join("db.sqlite3").display())
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tantana(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tantana"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the tantana binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn print_schema_prints_the_committed_sdl() {
+    let scratch = Scratch::new();
+    let output = tantana(&scratch.0, &["print-schema"], &[]);
+    assert!(output.status.success());
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert_eq!(text(&output.stdout), committed);
+}
+
+#[test]
+fn check_config_masks_secrets_and_names_bad_variables() {
+    let scratch = Scratch::new();
+    let good = tantana(
+        &scratch.0,
+        &["check-config"],
+        &[
+            ("SECRET_KEY", "very-secret-signing-key"),
+            ("DATABASE_URL", "postgres://tantana:db-password@db.internal:5432/tantana"),
+            ("ESKIZ_EMAIL", "ops@tantana.uz"),
+            ("ESKIZ_PASSWORD", "eskiz-password"),
+            ("SMS_BACKEND", "eskiz"),
+        ],
+    );
+    let shown = text(&good.stdout);
+    assert!(good.status.success(), "{}", text(&good.stderr));
+    assert!(shown.contains("configuration is valid"));
+    assert!(shown.contains("postgres://tantana:***@db.internal:5432/tantana"), "{shown}");
+    for secret in ["very-secret-signing-key", "db-password", "eskiz-password"] {
+        assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
+    }
+
+    for (env, variable) in [
+        (vec![("OTP_TTL", "two minutes")], "OTP_TTL"),
+        (vec![("SMS_BACKEND", "pigeon")], "SMS_BACKEND"),
+        (vec![("DEBUG", "false")], "SECRET_KEY"),
+        (vec![("RATE_LIMIT_LOGIN_FAILURES", "1000")], "RATE_LIMIT_LOGIN_FAILURES"),
+        (vec![("TRUSTED_PROXIES", "10.0.0.0/99")], "TRUSTED_PROXIES"),
+    ] {
+        let bad = tantana(&scratch.0, &["check-config"], &env);
+        assert!(!bad.status.success(), "{env:?} was accepted");
+        assert!(text(&bad.stderr).contains(variable), "{env:?}: {}", text(&bad.stderr));
+    }
+}
+
+#[test]
+fn migrate_applies_and_lists_every_migration() {
+    let scratch = Scratch::new();
+    let env = [("DATABASE_URL", scratch.database_url()), ("SECRET_KEY", "k".into())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let up = tantana(&scratch.0, &["migrate", "up"], &env);
+    let status = tantana(&scratch.0, &["migrate", "status"], &env);
+
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let listed = text(&status.stdout);
+    for name in ["create_users_table", "create_token_blacklist_tables", "add_users_tokens_valid_after"] {
+        assert!(listed.lines().any(|line| line.contains(name) && line.contains("Applied")), "{listed}");
+    }
+    let down = tantana(&scratch.0, &["migrate", "down"], &env);
+    assert!(down.status.success());
+    let after = text(&tantana(&scratch.0, &["migrate", "status"], &env).stdout);
+    assert!(after.lines().any(|line| line.contains("add_users_tokens_valid_after") && line.contains("Pending")));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Stops the server even when an assertion fails.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn createsuperuser_then_the_real_server_logs_them_in_and_stops_gracefully() {
+    let scratch = Scratch::new();
+    let database_url = scratch.database_url();
+    let created = tantana(
+        &scratch.0,
+        &["createsuperuser", "--phone-number", "998 90 555 44 33", "--full-name", "Admin"],
+        &[("DATABASE_URL", &database_url), ("SECRET_KEY", "k"), ("SUPERUSER_PASSWORD", "Registan-Square-1")],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(text(&created.stdout).contains("+998905554433"));
+    let weak = tantana(
+        &scratch.0,
+        &["createsuperuser", "--phone-number", "+998905554434", "--full-name", "Admin"],
+        &[("DATABASE_URL", &database_url), ("SECRET_KEY", "k"), ("SUPERUSER_PASSWORD", "12345678")],
+    );
+    assert!(!weak.status.success());
+    assert!(text(&weak.stderr).contains("This password is entirely numeric."));
+
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_tantana"))
+            .env_clear()
+            .envs([("DATABASE_URL", database_url.as_str()), ("SECRET_KEY", "k"), ("BIND", bind.as_str())])
+            .current_dir(&scratch.0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://{bind}");
+    let mut healthy = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(healthy, "the server did not come up on {bind}");
+
+    let login: Value = client
+        .post(format!("{base}/api/v1/users/login/"))
+        .json(&json!({"phone_number": "+998905554433", "password": "Registan-Square-1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["message"], "Login successful");
+    assert_eq!(login["user"]["full_name"], "Admin");
+
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(exited.is_some_and(|status| status.success()), "SIGTERM should stop the server cleanly: {exited:?}");
+}
