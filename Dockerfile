@@ -16,6 +16,5 @@ USER tantana
 WORKDIR /var/lib/tantana
 ENV BIND=0.0.0.0:8000 LOG_FORMAT=json DEBUG=false
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=3s CMD ["/usr/local/bin/tantana", "check-config"]
 ENTRYPOINT ["/usr/local/bin/tantana"]
 CMD ["serve"]
