@@ -23,6 +23,7 @@ on_both_backends!(
     bad_access_tokens_get_simplejwts_401_body,
     change_password_ends_every_earlier_session,
     me_returns_and_updates_the_profile,
+    password_reset_ends_every_earlier_session,
     django_made_hashes_log_in_and_are_rehashed,
     tokens_made_by_simplejwt_are_accepted,
 );
@@ -366,4 +367,25 @@ async fn tokens_made_by_simplejwt_are_accepted(backend: Backend) {
     assert_eq!(&keys[..5], ["token_type", "exp", "iat", "jti", "user_id"]);
     assert_eq!(claims["user_id"], id.to_string());
     assert_eq!(claims["jti"].as_str().unwrap().len(), 32);
+}
+
+async fn password_reset_ends_every_earlier_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (access, refresh) = tokens(&app.register("+998901234567").await);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let session = app.verified_session("forgot_password", "+998901234567").await;
+    let new_password = "Fergana-Valley-8";
+
+    let reset = app
+        .post(
+            "forgot-password/reset/",
+            json!({"phone_number": "+998901234567", "password": new_password, "password2": new_password, "session": session}),
+        )
+        .await;
+
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert_eq!(get_me(&app, &access).await.status, StatusCode::UNAUTHORIZED);
+    let refreshed = app.post("token/refresh/", json!({"refresh": refresh})).await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refreshed.body["code"], "token_not_valid");
 }
