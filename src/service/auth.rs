@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use crate::{
-    domain::{OtpType, check_password_policy},
+    domain::OtpType,
     error::{AppError, AppResult, FieldError, Rule, TokenKind, TokenProblem},
     service::{
         Client, otp, rate_limit, session,
@@ -106,11 +106,7 @@ pub async fn login_with_otp(state: &AppState, client: &Client, input: OtpLoginIn
 pub async fn reset_password(state: &AppState, input: ResetPasswordInput) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let phone = validator.phone("phone_number", input.phone_number);
-    let password = validator.text("password", input.password);
-    let password2 = validator.text("password2", input.password2);
-    if let (Some(password), Some(password2)) = (&password, &password2) {
-        validator.extend(check_password_policy(password, password2, "password", "password2"));
-    }
+    let password = validator.new_password(input.password, input.password2);
     let session = validator.session("session", input.session);
     if !validator.is_valid() {
         return Err(validator.into_error());
@@ -136,11 +132,7 @@ pub async fn reset_password(state: &AppState, input: ResetPasswordInput) -> AppR
 /// or the caller signed in by OTP in the last ten minutes (the "forgot it, got in by SMS" path).
 pub async fn set_password(state: &AppState, caller: CurrentUser, input: SetPasswordInput) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let password = validator.text("password", input.password);
-    let password2 = validator.text("password2", input.password2);
-    if let (Some(password), Some(password2)) = (&password, &password2) {
-        validator.extend(check_password_policy(password, password2, "password", "password2"));
-    }
+    let password = validator.new_password(input.password, input.password2);
     let recent_otp_login = caller.claims.login_method == Some(LoginMethod::Otp)
         && Utc::now().timestamp() - caller.claims.iat <= OTP_LOGIN_GRACE_SECS;
     let needs_old_password = caller.user.has_usable_password() && !recent_otp_login;
@@ -192,11 +184,7 @@ pub struct ChangePasswordInput {
 pub async fn change_password(state: &AppState, caller: CurrentUser, input: ChangePasswordInput) -> AppResult<()> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let old_password = validator.text("old_password", input.old_password);
-    let password = validator.text("password", input.password);
-    let password2 = validator.text("password2", input.password2);
-    if let (Some(password), Some(password2)) = (&password, &password2) {
-        validator.extend(check_password_policy(password, password2, "password", "password2"));
-    }
+    let password = validator.new_password(input.password, input.password2);
     if !validator.is_valid() {
         return Err(validator.into_error());
     }

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use crate::{
-    domain::{Gender, Language, OtpType, PhoneNumber, check_password_policy},
+    domain::{Gender, Language, OtpType, PhoneNumber},
     error::{AppError, AppResult, Rule},
     service::{
         otp, session,
@@ -98,11 +98,7 @@ pub async fn look_up_user(state: &AppState, phone_number: Option<String>) -> App
 pub async fn register_user(state: &AppState, input: RegisterInput) -> AppResult<SignedIn> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let phone = validator.phone("phone_number", input.phone_number);
-    let password = validator.text("password", input.password);
-    let password2 = validator.text("password2", input.password2);
-    if let (Some(password), Some(password2)) = (&password, &password2) {
-        validator.extend(check_password_policy(password, password2, "password", "password2"));
-    }
+    let password = validator.new_password(input.password, input.password2);
     let full_name = validator.bounded_text("full_name", input.full_name, 255);
     let date_of_birth = validator.optional_past_date("date_of_birth", input.date_of_birth);
     let gender = validator.optional_choice("gender", input.gender, Gender::from_wire);
@@ -208,11 +204,7 @@ pub async fn create_superuser(state: &AppState, input: CreateSuperuserInput) -> 
     let mut validator = Validator::new(state.config.phone_default_region);
     let phone = validator.phone("phone_number", input.phone_number);
     let full_name = validator.bounded_text("full_name", input.full_name, 255);
-    let password = validator.text("password", input.password);
-    let password2 = validator.text("password2", input.password2);
-    if let (Some(password), Some(password2)) = (&password, &password2) {
-        validator.extend(check_password_policy(password, password2, "password", "password2"));
-    }
+    let password = validator.new_password(input.password, input.password2);
     if !validator.is_valid() {
         return Err(validator.into_error());
     }

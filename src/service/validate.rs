@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use phonenumber::country;
 
 use crate::{
-    domain::{PhoneNumber, is_otp_code},
+    domain::{PhoneNumber, check_password_policy, is_otp_code},
     error::{AppError, FieldError},
 };
 
@@ -40,6 +40,17 @@ impl Validator {
             }
             Some(value) => Some(value),
         }
+    }
+
+    /// A new password (`password`) and its confirmation (`password2`), under the password policy.
+    pub fn new_password(&mut self, password: Option<String>, confirmation: Option<String>) -> Option<String> {
+        let password = self.text("password", password);
+        let confirmation = self.text("password2", confirmation);
+        let (Some(password), Some(confirmation)) = (password, confirmation) else { return None };
+        let failures = check_password_policy(&password, &confirmation, "password", "password2");
+        let acceptable = failures.is_empty();
+        self.extend(failures);
+        acceptable.then_some(password)
     }
 
     /// A required string at most `max` characters long, trimmed.
