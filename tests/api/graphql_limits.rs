@@ -16,7 +16,9 @@ use crate::{
 on_both_backends!(
     graphql_aliased_wrong_codes_use_up_the_attempts_of_the_session,
     graphql_batched_wrong_codes_use_up_the_attempts_of_the_session,
-    graphql_aliased_logins_each_check_the_password,
+    graphql_aliased_logins_lock_the_account_like_separate_requests,
+    graphql_batched_logins_lock_the_account_like_separate_requests,
+    graphql_aliased_guesses_count_against_the_per_client_limit,
 );
 
 const PHONE: &str = "+998901234567";
@@ -95,28 +97,76 @@ async fn graphql_batched_wrong_codes_use_up_the_attempts_of_the_session(backend:
     assert_eq!(single.graphql_codes(), ["OTP_ATTEMPTS_EXCEEDED"]);
 }
 
-async fn graphql_aliased_logins_each_check_the_password(backend: Backend) {
-    // Arrange
-    let app = TestApp::spawn(backend).await;
+/// `alias: login(…) { user { id } }` for `PHONE`.
+fn login_field(alias: &str, password: &str) -> String {
+    format!("{alias}: login(input: {{phoneNumber: \"{PHONE}\", password: \"{password}\"}}) {{ user {{ id }} }}")
+}
+
+async fn graphql_aliased_logins_lock_the_account_like_separate_requests(backend: Backend) {
+    // Arrange: the account locks after three failures
+    let app = TestApp::spawn_with(backend, &[("RATE_LIMIT_LOGIN_FAILURES", "3")]).await;
     app.graphql_register(PHONE).await;
-    let login = |alias: &str, password: &str| {
-        format!("{alias}: login(input: {{phoneNumber: \"{PHONE}\", password: \"{password}\"}}) {{ user {{ id }} }}")
-    };
+    let fields = ["Wrong-pass-1", "Wrong-pass-2", "Wrong-pass-3"]
+        .iter()
+        .enumerate()
+        .map(|(i, password)| login_field(&format!("wrong{i}"), password))
+        .chain([login_field("right", PASSWORD)])
+        .collect::<Vec<_>>()
+        .join(" ");
+
+    // Act: three wrong passwords, then the right one, in one document
+    let response = app.graphql(&format!("mutation {{ {fields} }}"), json!({})).await;
+
+    // Assert
+    let expected = [
+        ("wrong0", "UNAUTHENTICATED"),
+        ("wrong1", "UNAUTHENTICATED"),
+        ("wrong2", "UNAUTHENTICATED"),
+        ("right", "RATE_LIMITED"),
+    ];
+    let expected: Vec<(String, String)> =
+        expected.iter().map(|(alias, code)| (alias.to_string(), code.to_string())).collect();
+    assert_eq!(codes_by_alias(&response.body), expected);
+    let locked = &response.body["errors"][3];
+    assert_eq!(locked["extensions"]["errors"][0]["code"], "too_many_login_attempts");
+    assert!(locked["extensions"]["retryAfter"].as_u64().is_some_and(|seconds| seconds > 0));
+}
+
+async fn graphql_batched_logins_lock_the_account_like_separate_requests(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn_with(backend, &[("RATE_LIMIT_LOGIN_FAILURES", "3")]).await;
+    app.graphql_register(PHONE).await;
+    let operation = |password: &str| json!({"query": format!("mutation {{ {} }}", login_field("login", password))});
+    let batch =
+        vec![operation("Wrong-pass-1"), operation("Wrong-pass-2"), operation("Wrong-pass-3"), operation(PASSWORD)];
 
     // Act
-    let query = format!(
-        "mutation {{ {} {} {} }}",
-        login("a", "Wrong-pass-1"),
-        login("b", PASSWORD),
-        login("c", "Wrong-pass-2")
-    );
-    let response = app.graphql(&query, json!({})).await;
+    let response = app.graphql_body(&Value::Array(batch), None).await;
 
-    // Assert: the wrong ones fail on their own; the right one does not unlock them
-    assert_eq!(
-        codes_by_alias(&response.body),
-        [("a".to_string(), "UNAUTHENTICATED".to_string()), ("c".to_string(), "UNAUTHENTICATED".to_string())]
-    );
+    // Assert
+    let codes: Vec<&str> = response
+        .body
+        .as_array()
+        .unwrap_or_else(|| panic!("a batch answer: {}", response.body))
+        .iter()
+        .map(|answer| answer["errors"][0]["extensions"]["code"].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(codes, ["UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "RATE_LIMITED"]);
+}
+
+async fn graphql_aliased_guesses_count_against_the_per_client_limit(backend: Backend) {
+    // Arrange: three login or verify attempts per client per minute
+    let app = TestApp::spawn_with(backend, &[("RATE_LIMIT_AUTH_PER_IP_PER_MINUTE", "3")]).await;
+    let session = app.graphql_send_otp("AUTH", PHONE).await;
+    let code = app.last_code(PHONE);
+    let fields: Vec<String> = (0..4).map(|i| verify_field(&format!("guess{i}"), &session, wrong_code(&code))).collect();
+
+    // Act
+    let response = app.graphql(&format!("mutation {{ {} }}", fields.join(" ")), json!({})).await;
+
+    // Assert
+    let codes: Vec<String> = codes_by_alias(&response.body).into_iter().map(|(_, code)| code).collect();
+    assert_eq!(codes, ["OTP_INVALID", "OTP_INVALID", "OTP_INVALID", "RATE_LIMITED"]);
 }
 
 #[tokio::test]
