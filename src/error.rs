@@ -130,6 +130,11 @@ impl AppError {
         Self::Validation(vec![FieldError::new(field, code, message)])
     }
 
+    /// The account is disabled (403).
+    pub fn user_inactive() -> Self {
+        Self::Forbidden { code: "user_inactive", message: "User account is disabled." }
+    }
+
     pub fn database_unavailable() -> Self {
         Self::ServiceUnavailable { service: "database", code: "service_unavailable" }
     }

@@ -244,7 +244,7 @@ fn ensure_active(user: &user::Model) -> AppResult<()> {
     if user.is_active {
         Ok(())
     } else {
-        Err(AppError::Forbidden { code: "user_inactive", message: "User account is disabled." })
+        Err(AppError::user_inactive())
     }
 }
 

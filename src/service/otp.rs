@@ -67,6 +67,10 @@ pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) ->
     match (otp_type, &existing) {
         (OtpType::Auth, Some(_)) => return Err(AppError::Rule(Rule::UserExists)),
         (OtpType::ForgotPassword | OtpType::Login, None) => return Err(AppError::Rule(Rule::UserNotFound)),
+        // A disabled account can neither log in nor reset: an SMS would only cost money.
+        (OtpType::ForgotPassword | OtpType::Login, Some(user)) if !user.is_active => {
+            return Err(AppError::user_inactive());
+        }
         _ => {}
     }
     let language = existing.as_ref().and_then(|user| Language::from_wire(&user.language)).unwrap_or(Language::Uz);

@@ -269,6 +269,12 @@ async fn inactive_user_cannot_log_in(backend: Backend) {
     // A wrong password for an inactive account says nothing about the account.
     let wrong = app.post("login/", json!({"phone_number": "+998901234567", "password": "Wrong-pass-1"})).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    // No code is sent to a disabled account, for login or for a reset.
+    for otp_type in ["login", "forgot_password"] {
+        let refused = app.post("send-otp/", json!({"type": otp_type, "phone_number": "+998901234567"})).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert_eq!(refused.error_codes(), ["non_field_errors_user_inactive"]);
+    }
     // Tokens issued before the deactivation stop working.
     let authorization = format!("Bearer {access}");
     let me = app
