@@ -241,11 +241,7 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Cur
 }
 
 fn ensure_active(user: &user::Model) -> AppResult<()> {
-    if user.is_active {
-        Ok(())
-    } else {
-        Err(AppError::user_inactive())
-    }
+    if user.is_active { Ok(()) } else { Err(AppError::user_inactive()) }
 }
 
 /// Records the login (and an upgraded hash) and issues tokens.

@@ -2,15 +2,16 @@
 //! store and on PostgreSQL + Redis.
 
 mod abuse;
+mod cli;
 mod graphql_errors;
 mod graphql_flows;
 mod graphql_helpers;
 mod graphql_limits;
 mod helpers;
+mod openapi;
 mod ops;
 mod rest_errors;
 mod rest_flows;
 mod rest_otp;
 mod rest_tokens;
 mod schema;
-mod cli;
