@@ -2,37 +2,69 @@
 
 use std::time::Duration;
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{
+    Json,
+    extract::State,
+    http::{Method, StatusCode},
+};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::observability::metrics_handle;
+use super::{Route, observability::metrics_handle};
 use crate::state::AppState;
 
 /// How long a readiness probe waits for each backing service.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(scrape))
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/healthz", healthz),
+        Route::new(Method::GET, "/readyz", readyz),
+        Route::new(Method::GET, "/metrics", scrape),
+    ]
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Health {
+    #[schema(example = "ok")]
     status: &'static str,
 }
 
 /// The process is up and serving.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "Alive.", body = Health)),
+)]
 async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Readiness {
+    /// `ok` or `unavailable`.
+    #[schema(example = "ok")]
     status: &'static str,
+    /// `ok` or `down`.
+    #[schema(example = "ok")]
     database: &'static str,
+    /// `ok` or `down`.
+    #[schema(example = "ok")]
     store: &'static str,
 }
 
 /// Ready when the database and the store both answer; 503 names the one that does not.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Database and store answer.", body = Readiness),
+        (status = 503, description = "The database or the store (marked `down`) does not answer.", body = Readiness,
+            example = json!({"status": "unavailable", "database": "ok", "store": "down"})),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let database = async { state.db.ping().await.is_ok() };
     let store = async { state.store.ping().await.is_ok() };
@@ -48,6 +80,13 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
 }
 
 /// Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format.", body = String,
+        content_type = "text/plain")),
+)]
 async fn scrape(State(state): State<AppState>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     metrics::gauge!("password_hash_queue_depth").set(state.passwords.queue_depth() as f64);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics_handle().render())

@@ -1,16 +1,27 @@
 //! REST v1 `/api/v1/users/…`: parse the body, call one service function, render the legacy shape.
+//!
+//! Each handler's `#[utoipa::path]` is its entry in the OpenAPI document (`http::openapi`).
 
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
-    http::StatusCode,
-    routing::{MethodRouter, get, post},
+    http::{Method, StatusCode},
 };
 use chrono::NaiveDate;
 use entity::user::Model as User;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::extract::{AuthUser, ClientInfo, JsonForm};
+use super::{
+    Route,
+    extract::{AuthUser, ClientInfo, JsonForm},
+    schemas::{
+        BadRequest, ChangePasswordRequest, Forbidden, Gender, InvalidCredentials, Language, LoginNext, LoginRequest,
+        OtpLoginRequest, OtpType, PayloadTooLarge, PhoneNumberRequest, RefreshRequest, RegisterRequest,
+        ResetPasswordRequest, SendOtpRequest, ServiceUnavailable, SetPasswordRequest, TooManyRequests, Unauthorized,
+        UnsupportedMediaType, UpdateProfileRequest, VerifyOtpRequest, VerifyTokenRequest,
+    },
+};
 use crate::{
     error::AppResult,
     service::{
@@ -24,40 +35,62 @@ use crate::{
     state::AppState,
 };
 
-/// Every users route, with and without the trailing slash.
-pub fn router() -> Router<AppState> {
-    [
-        ("/send-otp", post(send_otp)),
-        ("/verify-otp", post(verify_otp)),
-        ("/register", post(register)),
-        ("/login", post(login)),
-        ("/login/password", post(login)),
-        ("/check-user", post(check_user)),
-        ("/login/check", post(login_check)),
-        ("/login/otp", post(login_otp)),
-        ("/login/set-password", post(set_password)),
-        ("/forgot-password/reset", post(reset_password)),
-        ("/forgot-password", post(reset_password)),
-        ("/token/refresh", post(refresh_token)),
-        ("/token/verify", post(verify_token)),
-        ("/logout", post(logout)),
-        ("/me", get(me).patch(update_me)),
-        ("/change-password", post(change_password)),
+/// Every users route by its canonical path; `http::router` also serves each without the slash.
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        Route::new(Method::POST, "/api/v1/users/send-otp/", send_otp),
+        Route::new(Method::POST, "/api/v1/users/verify-otp/", verify_otp),
+        Route::new(Method::POST, "/api/v1/users/register/", register),
+        Route::new(Method::POST, "/api/v1/users/login/", login),
+        Route::new(Method::POST, "/api/v1/users/login/password/", login),
+        Route::new(Method::POST, "/api/v1/users/check-user/", check_user),
+        Route::new(Method::POST, "/api/v1/users/login/check/", login_check),
+        Route::new(Method::POST, "/api/v1/users/login/otp/", login_otp),
+        Route::new(Method::POST, "/api/v1/users/login/set-password/", set_password),
+        Route::new(Method::POST, "/api/v1/users/forgot-password/reset/", reset_password),
+        Route::new(Method::POST, "/api/v1/users/forgot-password/", reset_password),
+        Route::new(Method::POST, "/api/v1/users/token/refresh/", refresh_token),
+        Route::new(Method::POST, "/api/v1/users/token/verify/", verify_token),
+        Route::new(Method::POST, "/api/v1/users/logout/", logout),
+        Route::new(Method::GET, "/api/v1/users/me/", me),
+        Route::new(Method::PATCH, "/api/v1/users/me/", update_me),
+        Route::new(Method::POST, "/api/v1/users/change-password/", change_password),
     ]
-    .into_iter()
-    .fold(Router::new(), |router, (path, handler): (&str, MethodRouter<AppState>)| {
-        router.route(&format!("{path}/"), handler.clone()).route(path, handler)
-    })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SendOtpResponse {
     #[serde(rename = "type")]
+    #[schema(value_type = OtpType)]
     otp_type: &'static str,
+    /// E.164.
+    #[schema(example = "+998901234567")]
     phone_number: String,
+    /// Identifies the code in `verify-otp/`.
+    #[schema(format = "uuid")]
     session: String,
 }
 
+/// Sends a 6-digit code by SMS.
+///
+/// Resending to the same phone and type waits out a cooldown (429 `otp_already_sent`), and a
+/// phone gets a limited number of codes per hour. A disabled account gets no `login` or
+/// `forgot_password` code (403).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/send-otp/",
+    tag = "otp",
+    request_body = SendOtpRequest,
+    responses(
+        (status = 201, description = "Code sent.", body = SendOtpResponse),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn send_otp(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -80,15 +113,37 @@ async fn send_otp(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct VerifyOtpResponse {
     #[serde(rename = "type")]
+    #[schema(value_type = OtpType)]
     otp_type: &'static str,
+    #[schema(example = "+998901234567")]
     phone_number: String,
+    /// Now verified: one register, reset or OTP login may consume it.
+    #[schema(format = "uuid")]
     session: String,
+    #[schema(example = "482913")]
     otp_code: String,
 }
 
+/// Checks a code; the session becomes consumable once, for 10 minutes.
+///
+/// Five wrong codes end the session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/verify-otp/",
+    tag = "otp",
+    request_body = VerifyOtpRequest,
+    responses(
+        (status = 201, description = "Code accepted.", body = VerifyOtpResponse),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn verify_otp(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -113,9 +168,12 @@ async fn verify_otp(
     ))
 }
 
-#[derive(Serialize)]
+/// simplejwt's token pair.
+#[derive(Serialize, ToSchema)]
 struct Tokens {
+    /// Access token (HS256 JWT), sent as `Authorization: Bearer …`.
     access: String,
+    /// Refresh token; rotated by `token/refresh/`.
     refresh: String,
 }
 
@@ -125,25 +183,43 @@ impl From<TokenPair> for Tokens {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RegisteredUser {
     id: i64,
+    #[schema(example = "+998901234567")]
     phone_number: String,
     full_name: String,
     username: Option<String>,
     date_of_birth: Option<NaiveDate>,
+    #[schema(value_type = Option<Gender>)]
     gender: Option<String>,
+    #[schema(value_type = Language)]
     language: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RegisterResponse {
     success: bool,
+    #[schema(example = "User registered successfully")]
     message: &'static str,
     user: RegisteredUser,
     tokens: Tokens,
 }
 
+/// Creates the account behind a verified `auth` session and signs it in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/register/",
+    tag = "accounts",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered.", body = RegisterResponse),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn register(
     State(state): State<AppState>,
     mut form: JsonForm,
@@ -179,17 +255,19 @@ async fn register(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LoginUser {
     id: i64,
+    #[schema(example = "+998901234567")]
     phone_number: String,
     full_name: String,
     username: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LoginResponse {
     success: bool,
+    #[schema(example = "Login successful")]
     message: &'static str,
     user: LoginUser,
     tokens: Tokens,
@@ -211,6 +289,25 @@ impl From<SignedIn> for LoginResponse {
     }
 }
 
+/// Signs in with phone number and password.
+///
+/// Served at `login/password/` too. Repeated failures lock the account for a while (429).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/login/",
+    tag = "sign-in",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in.", body = LoginResponse),
+        (status = 400, response = BadRequest),
+        (status = 401, response = InvalidCredentials),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn login(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -221,6 +318,22 @@ async fn login(
     Ok(Json(auth::login_with_password(&state, &client, input).await?.into()))
 }
 
+/// Signs in with a verified `login` session instead of a password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/login/otp/",
+    tag = "sign-in",
+    request_body = OtpLoginRequest,
+    responses(
+        (status = 200, description = "Signed in.", body = LoginResponse),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn login_otp(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -231,13 +344,28 @@ async fn login_otp(
     Ok(Json(auth::login_with_otp(&state, &client, input).await?.into()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CheckUserResponse {
     success: bool,
     exists: bool,
+    #[schema(example = "+998901234567")]
     phone_number: String,
 }
 
+/// Tells whether an account exists for a phone number.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/check-user/",
+    tag = "accounts",
+    request_body = PhoneNumberRequest,
+    responses(
+        (status = 200, description = "The answer.", body = CheckUserResponse),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn check_user(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<CheckUserResponse>> {
     let phone_number = form.string("phone_number");
     form.finish()?;
@@ -245,15 +373,31 @@ async fn check_user(State(state): State<AppState>, mut form: JsonForm) -> AppRes
     Ok(Json(CheckUserResponse { success: true, exists: lookup.exists, phone_number: lookup.phone_number.to_string() }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LoginCheckResponse {
     success: bool,
     exists: bool,
     has_password: bool,
+    #[schema(example = "+998901234567")]
     phone_number: String,
+    #[schema(value_type = LoginNext)]
     next: &'static str,
 }
 
+/// Tells which login screen comes next for a phone number.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/login/check/",
+    tag = "sign-in",
+    request_body = PhoneNumberRequest,
+    responses(
+        (status = 200, description = "The answer.", body = LoginCheckResponse),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn login_check(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<LoginCheckResponse>> {
     let phone_number = form.string("phone_number");
     form.finish()?;
@@ -267,9 +411,10 @@ async fn login_check(State(state): State<AppState>, mut form: JsonForm) -> AppRe
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ShortUser {
     id: i64,
+    #[schema(example = "+998901234567")]
     phone_number: String,
     full_name: String,
 }
@@ -280,13 +425,33 @@ impl From<User> for ShortUser {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PasswordChangedResponse {
     success: bool,
+    #[schema(example = "Password reset successfully")]
     message: &'static str,
     user: ShortUser,
 }
 
+/// Sets or replaces the caller's password.
+///
+/// The old password is needed when the account has one, unless the access token comes from an
+/// OTP login less than 10 minutes old.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/login/set-password/",
+    tag = "profile",
+    request_body = SetPasswordRequest,
+    responses(
+        (status = 200, description = "Password set.", body = PasswordChangedResponse),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn set_password(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -302,6 +467,22 @@ async fn set_password(
     Ok(Json(PasswordChangedResponse { success: true, message: "Password set successfully", user: user.into() }))
 }
 
+/// Sets a new password behind a verified `forgot_password` session.
+///
+/// Served at `forgot-password/` too. Every refresh token of the account is revoked.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/forgot-password/reset/",
+    tag = "accounts",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 200, description = "Password reset.", body = PasswordChangedResponse),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn reset_password(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<PasswordChangedResponse>> {
     let input = ResetPasswordInput {
         phone_number: form.string("phone_number"),
@@ -314,6 +495,21 @@ async fn reset_password(State(state): State<AppState>, mut form: JsonForm) -> Ap
     Ok(Json(PasswordChangedResponse { success: true, message: "Password reset successfully", user: user.into() }))
 }
 
+/// Rotates a refresh token into a new pair; the old one is blacklisted.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/token/refresh/",
+    tag = "tokens",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair.", body = Tokens),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn refresh_token(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<Tokens>> {
     let refresh = form.string("refresh");
     form.finish()?;
@@ -321,9 +517,24 @@ async fn refresh_token(State(state): State<AppState>, mut form: JsonForm) -> App
 }
 
 /// simplejwt answers the verify and blacklist views with an empty object.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Empty {}
 
+/// Checks an access or refresh token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/token/verify/",
+    tag = "tokens",
+    request_body = VerifyTokenRequest,
+    responses(
+        (status = 200, description = "The token is valid.", body = Empty),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn verify_token(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<Empty>> {
     let token = form.string("token");
     form.finish()?;
@@ -331,6 +542,21 @@ async fn verify_token(State(state): State<AppState>, mut form: JsonForm) -> AppR
     Ok(Json(Empty {}))
 }
 
+/// Blacklists a refresh token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/logout/",
+    tag = "tokens",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "Signed out.", body = Empty),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn logout(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<Empty>> {
     let refresh = form.string("refresh");
     form.finish()?;
@@ -339,14 +565,17 @@ async fn logout(State(state): State<AppState>, mut form: JsonForm) -> AppResult<
 }
 
 /// The full profile of `me/`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Profile {
     id: i64,
+    #[schema(example = "+998901234567")]
     phone_number: String,
     full_name: String,
     username: Option<String>,
     date_of_birth: Option<NaiveDate>,
+    #[schema(value_type = Option<Gender>)]
     gender: Option<String>,
+    #[schema(value_type = Language)]
     language: String,
     photo: Option<String>,
     is_notification_enabled: bool,
@@ -374,10 +603,38 @@ impl From<User> for Profile {
     }
 }
 
+/// The caller's profile.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me/",
+    tag = "profile",
+    responses(
+        (status = 200, description = "The profile.", body = Profile),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn me(AuthUser(caller): AuthUser) -> Json<Profile> {
     Json(caller.user.into())
 }
 
+/// Changes the fields of the caller's profile that the body names.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/me/",
+    tag = "profile",
+    request_body = UpdateProfileRequest,
+    responses(
+        (status = 200, description = "The updated profile.", body = Profile),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn update_me(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -395,12 +652,29 @@ async fn update_me(
     Ok(Json(profile::update_profile(&state, caller, input).await?.into()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SuccessMessage {
     success: bool,
+    #[schema(example = "Password changed successfully")]
     message: &'static str,
 }
 
+/// Changes the caller's password; every session of the account ends.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/change-password/",
+    tag = "profile",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Password changed.", body = SuccessMessage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn change_password(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

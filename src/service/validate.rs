@@ -27,7 +27,7 @@ impl Validator {
         self.errors.extend(errors);
     }
 
-    /// A required, non-blank string (kept as given: passwords may have spaces).
+    /// A required, non-blank string without NUL characters (kept as given: passwords may have spaces).
     pub fn text(&mut self, field: &'static str, value: Option<String>) -> Option<String> {
         match value {
             None => {
@@ -36,6 +36,11 @@ impl Validator {
             }
             Some(value) if value.trim().is_empty() => {
                 self.push(FieldError::blank(field));
+                None
+            }
+            // PostgreSQL cannot store U+0000 in text; DRF's CharField refuses it for that reason.
+            Some(value) if value.contains('\0') => {
+                self.push(FieldError::new(field, "null_characters_not_allowed", "Null characters are not allowed."));
                 None
             }
             Some(value) => Some(value),

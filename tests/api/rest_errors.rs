@@ -11,7 +11,11 @@ use crate::{
     on_both_backends,
 };
 
-on_both_backends!(malformed_requests_get_the_error_envelope, wrong_field_types_are_field_errors);
+on_both_backends!(
+    malformed_requests_get_the_error_envelope,
+    wrong_field_types_are_field_errors,
+    null_characters_are_field_errors
+);
 
 async fn malformed_requests_get_the_error_envelope(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -87,4 +91,22 @@ async fn wrong_field_types_are_field_errors(backend: Backend) {
     let numeric = app.post("check-user/", json!({"phone_number": 998901234567_i64})).await;
     assert_eq!(numeric.status, StatusCode::OK);
     assert_eq!(numeric.body["phone_number"], "+998901234567");
+}
+
+/// PostgreSQL refuses U+0000 in text columns: a name carrying one once got a 500 there.
+async fn null_characters_are_field_errors(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let phone = "+998901234567";
+    let registered = app.register(phone).await;
+    let access = registered["tokens"]["access"].as_str().expect("an access token");
+    let authorization = format!("Bearer {access}");
+    let headers = [("content-type", "application/json"), ("authorization", authorization.as_str())];
+
+    let body = json!({"full_name": "Ali\u{0}Valiyev"}).to_string();
+    let response = app.request(Method::PATCH, "/api/v1/users/me/", &headers, Body::from(body)).await;
+
+    assert_eq!(response.status, StatusCode::BAD_REQUEST, "{}", response.body);
+    assert_eq!(response.error_codes(), ["full_name_null_characters_not_allowed"]);
+    let profile = app.request(Method::GET, "/api/v1/users/me/", &headers[1..], Body::empty()).await;
+    assert_eq!(profile.body["full_name"], "Ali Valiyev");
 }
