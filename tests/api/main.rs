@@ -8,6 +8,7 @@ mod graphql_flows;
 mod graphql_helpers;
 mod graphql_limits;
 mod helpers;
+mod openapi;
 mod ops;
 mod rest_errors;
 mod rest_flows;
