@@ -189,3 +189,50 @@ async fn createsuperuser_then_the_real_server_logs_them_in_and_stops_gracefully(
     }
     assert!(exited.is_some_and(|status| status.success()), "SIGTERM should stop the server cleanly: {exited:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_format_json_writes_one_json_object_per_line() {
+    let scratch = Scratch::new();
+    let database_url = scratch.database_url();
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_tantana"))
+            .env_clear()
+            .envs([
+                ("DATABASE_URL", database_url.as_str()),
+                ("SECRET_KEY", "k"),
+                ("BIND", bind.as_str()),
+                ("LOG_FORMAT", "json"),
+            ])
+            .current_dir(&scratch.0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    let mut answered = false;
+    for _ in 0..100 {
+        if client.get(format!("http://{bind}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered, "the server did not come up on {bind}");
+    assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
+    let output = std::mem::replace(&mut server.0, Command::new("true").spawn().unwrap()).wait_with_output().unwrap();
+
+    let lines: Vec<Value> = text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|line| line["fields"]["route"] == "/healthz")
+        .unwrap_or_else(|| panic!("no request line for /healthz in {lines:?}"));
+    assert_eq!(request["fields"]["status"], 200);
+    assert_eq!(request["level"], "INFO");
+    assert!(request["span"]["request_id"].as_str().is_some_and(|id| id.len() == 32), "{request}");
+}
