@@ -62,7 +62,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    init_tracing(&config);
+    let _flush_logs_on_exit = init_tracing(&config);
     if config.secret_key_is_random {
         tracing::warn!(
             "SECRET_KEY is not set: using a random key. Tokens and OTP sessions will not survive a \
@@ -79,14 +79,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_tracing(config: &Config) {
+/// Logs go to stdout from a background thread: a request formats its line and queues it, and
+/// the writer drains the queue in batches (one `write` per batch, not per line). The queue
+/// blocks rather than drops when full; the returned guard flushes it when `serve` ends.
+fn init_tracing(config: &Config) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi);
+    // 8192 queued lines (the default 128k preallocates 4 MiB, a fifth of the idle footprint).
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(8192)
+        .lossy(false)
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer);
     match config.log_format {
-        tantana::config::LogFormat::Json => builder.json().init(),
+        // `span` already carries the request id; the span list would repeat it on every line.
+        tantana::config::LogFormat::Json => builder.json().with_span_list(false).init(),
         tantana::config::LogFormat::Text => builder.init(),
     }
+    guard
 }
 
 async fn shutdown_signal() {

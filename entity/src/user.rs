@@ -40,6 +40,11 @@ impl ActiveModelBehavior for ActiveModel {}
 impl Model {
     /// Django's `has_usable_password()`: an empty or `!`-prefixed hash never verifies.
     pub fn has_usable_password(&self) -> bool {
-        !self.password.is_empty() && !self.password.starts_with('!')
+        is_usable_password(&self.password)
     }
+}
+
+/// Django's `is_password_usable(encoded)`, for a `password` column read on its own.
+pub fn is_usable_password(encoded: &str) -> bool {
+    !encoded.is_empty() && !encoded.starts_with('!')
 }

@@ -1,6 +1,6 @@
 //! Phone numbers, parsed with the libphonenumber port and kept in E.164.
 
-use phonenumber::{Mode, country};
+use phonenumber::country;
 
 /// A valid phone number in E.164 form (`+998901234567`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -28,7 +28,9 @@ impl PhoneNumber {
 
     fn parse_valid(input: &str, region: Option<country::Id>) -> Option<Self> {
         let number = phonenumber::parse(region, input).ok()?;
-        phonenumber::is_valid(&number).then(|| Self(number.format().mode(Mode::E164).to_string()))
+        // E.164 is `+`, country code, national number; the crate's formatter would first match
+        // the region's format patterns (regexes behind one global lock) only to ignore them.
+        phonenumber::is_valid(&number).then(|| Self(format!("+{}{}", number.country().code(), number.national())))
     }
 
     /// Wraps a number already stored in E.164 (database rows, store records).
@@ -74,6 +76,21 @@ mod tests {
     fn rejects_invalid_numbers() {
         for input in ["", "abc", "+99890", "12345", "+9989012345678901", "+998 00 000 00 00"] {
             assert_eq!(parse(input), Err(InvalidPhoneNumber), "{input}");
+        }
+    }
+
+    #[test]
+    fn e164_output_matches_the_crates_formatter() {
+        // Italian fixed lines keep their leading zero in E.164; the others are plain.
+        for (input, region) in [
+            ("+998901234567", country::Id::UZ),
+            ("+39 02 1234 5678", country::Id::IT),
+            ("+7 912 345-67-89", country::Id::RU),
+            ("(201) 555-0123", country::Id::US),
+        ] {
+            let number = phonenumber::parse(Some(region), input).unwrap();
+            let expected = number.format().mode(phonenumber::Mode::E164).to_string();
+            assert_eq!(PhoneNumber::parse(input, region).map(|p| p.0), Ok(expected), "{input}");
         }
     }
 

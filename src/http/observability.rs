@@ -59,7 +59,11 @@ pub async fn track_request(State(state): State<AppState>, mut request: Request, 
         .get(&REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .filter(|value| !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_string);
+        // A v4 UUID from the thread-local CSPRNG: `Uuid::new_v4` asks the kernel on every call.
+        .map_or_else(
+            || uuid::Builder::from_random_bytes(rand::random()).into_uuid().simple().to_string(),
+            str::to_string,
+        );
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         request.headers_mut().insert(REQUEST_ID.clone(), value);
     }

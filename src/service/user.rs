@@ -3,7 +3,7 @@
 use chrono::Utc;
 use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, SqlErr,
     TransactionTrait,
 };
 
@@ -86,10 +86,18 @@ pub async fn look_up_user(state: &AppState, phone_number: Option<String>) -> App
     let Some(phone) = validator.phone("phone_number", phone_number) else {
         return Err(validator.into_error());
     };
-    let user = find_by_phone(state, &phone).await?;
+    // Only the password column: check-user and login/check are hot, and sending and decoding
+    // the other twenty columns (timestamps included) would be wasted work.
+    let password: Option<String> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Password)
+        .filter(user::Column::PhoneNumber.eq(phone.as_str()))
+        .into_tuple()
+        .one(&state.db)
+        .await?;
     Ok(UserLookup {
-        exists: user.is_some(),
-        has_password: user.as_ref().is_some_and(user::Model::has_usable_password),
+        exists: password.is_some(),
+        has_password: password.as_deref().is_some_and(user::is_usable_password),
         phone_number: phone,
     })
 }

@@ -1,0 +1,27 @@
+//! Criterion: argon2id hash and verify through `service::password::PasswordHasher`.
+//!
+//! `bench/run` reads `password/verify`'s mean as the single-hash time behind the login target
+//! (a login verifies one hash with the current parameters).
+
+use std::{hint::black_box, time::Duration};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tantana::service::password::PasswordHasher;
+
+fn password(c: &mut Criterion) {
+    // The hasher hands work to tokio's blocking pool, as it does in the server.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().expect("tokio runtime");
+    let hasher = PasswordHasher::new(1);
+    let stored = runtime.block_on(hasher.hash("Tashkent-2024!")).expect("hashes");
+    let mut group = c.benchmark_group("password");
+    // One hash takes ~15 ms: ten samples over a few seconds are enough and keep the run short.
+    group.sample_size(10).measurement_time(Duration::from_secs(4));
+    group.bench_function("hash", |b| b.iter(|| runtime.block_on(hasher.hash(black_box("Tashkent-2024!")))));
+    group.bench_function("verify", |b| {
+        b.iter(|| runtime.block_on(hasher.verify(black_box("Tashkent-2024!"), Some(&stored))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, password);
+criterion_main!(benches);
