@@ -9,7 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tantana::service::password::PasswordHasher;
 
 fn password(c: &mut Criterion) {
-    // The hasher hands work to tokio's blocking pool, as it does in the server.
+    // The hasher runs each hash on its own threads and answers through a channel, as in the server.
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().expect("tokio runtime");
     let hasher = PasswordHasher::new(1);
     let stored = runtime.block_on(hasher.hash("Tashkent-2024!")).expect("hashes");
