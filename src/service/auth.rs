@@ -144,14 +144,7 @@ pub async fn set_password(state: &AppState, caller: CurrentUser, input: SetPassw
         return Err(validator.into_error());
     };
     if let Some(old_password) = old_password {
-        let verification = state.passwords.verify(&old_password, Some(&caller.user.password)).await?;
-        if !verification.matches {
-            return Err(AppError::Validation(vec![FieldError::new(
-                "old_password",
-                "password_incorrect",
-                "Your old password was entered incorrectly. Please enter it again.",
-            )]));
-        }
+        ensure_old_password(state, &caller.user, &old_password).await?;
     }
     let password_hash = state.passwords.hash(&password).await?;
     let had_password = caller.user.has_usable_password();
@@ -191,20 +184,25 @@ pub async fn change_password(state: &AppState, caller: CurrentUser, input: Chang
     let (Some(old_password), Some(password)) = (old_password, password) else {
         return Err(validator.into_error());
     };
-    let verification = state.passwords.verify(&old_password, Some(&caller.user.password)).await?;
-    if !verification.matches {
-        return Err(AppError::Validation(vec![FieldError::new(
-            "old_password",
-            "password_incorrect",
-            "Your old password was entered incorrectly. Please enter it again.",
-        )]));
-    }
+    ensure_old_password(state, &caller.user, &old_password).await?;
     let password_hash = state.passwords.hash(&password).await?;
     let txn = state.db.begin().await?;
     let user = replace_password(&txn, caller.user, password_hash).await?;
     txn.commit().await?;
     tracing::info!(user_id = user.id, "password changed");
     Ok(())
+}
+
+/// The caller proves they know the current password (Django's `password_incorrect`).
+async fn ensure_old_password(state: &AppState, user: &user::Model, old_password: &str) -> AppResult<()> {
+    if state.passwords.verify(old_password, Some(&user.password)).await?.matches {
+        return Ok(());
+    }
+    Err(AppError::Validation(vec![FieldError::new(
+        "old_password",
+        "password_incorrect",
+        "Your old password was entered incorrectly. Please enter it again.",
+    )]))
 }
 
 /// Stores a new hash, refuses every access token issued before now, and revokes refresh tokens.
