@@ -126,13 +126,17 @@ struct SendBrakes {
 }
 
 impl SendBrakes {
+    /// Takes back the phone's hourly count and cooldown (a later brake refused the send).
+    async fn release(&self, state: &AppState) -> AppResult<()> {
+        state.store.decrement_window(&self.hourly_key).await?;
+        state.store.remove(&self.cooldown_key).await
+    }
+
+    /// Takes back everything a send that failed had spent.
     async fn give_back(&self, state: &AppState) {
         rate_limit::return_sms_budget(state).await;
-        if let Err(error) = state.store.remove(&self.cooldown_key).await {
-            tracing::warn!(%error, "could not clear the OTP cooldown after a failed send");
-        }
-        if let Err(error) = state.store.decrement_window(&self.hourly_key).await {
-            tracing::warn!(%error, "could not give back the hourly OTP count after a failed send");
+        if let Err(error) = self.release(state).await {
+            tracing::warn!(%error, "could not give back the OTP cooldown and hourly count after a failed send");
         }
     }
 }
@@ -154,9 +158,9 @@ async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumb
         });
     }
     let (count, left) = state.store.increment_window(&hourly_key, HOUR).await?;
+    let brakes = SendBrakes { cooldown_key, hourly_key };
     if count > u64::from(otp.max_per_hour) {
-        state.store.decrement_window(&hourly_key).await?;
-        state.store.remove(&cooldown_key).await?;
+        brakes.release(state).await?;
         metrics::counter!("rate_limited_total", "limit" => "otp_per_phone_hourly").increment(1);
         return Err(AppError::RateLimited {
             code: "otp_hourly_limit",
@@ -166,11 +170,10 @@ async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumb
     }
     // Last, so a request refused above spends none of the deployment's budget.
     if let Err(error) = rate_limit::take_sms_budget(state).await {
-        state.store.decrement_window(&hourly_key).await?;
-        state.store.remove(&cooldown_key).await?;
+        brakes.release(state).await?;
         return Err(error);
     }
-    Ok(SendBrakes { cooldown_key, hourly_key })
+    Ok(brakes)
 }
 
 /// Checks a code against its session; each wrong guess counts, atomically, against the limit.

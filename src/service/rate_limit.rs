@@ -19,9 +19,13 @@ struct Limit {
 }
 
 impl Limit {
+    fn store_key(&self, key: &str) -> String {
+        format!("limit:{}:{key}", self.name)
+    }
+
     /// Counts a hit; refuses it (and does not keep it) once the window is full.
     async fn hit(&self, state: &AppState, key: &str) -> AppResult<()> {
-        let store_key = format!("limit:{}:{key}", self.name);
+        let store_key = self.store_key(key);
         let (count, left) = state.store.increment_window(&store_key, self.window).await?;
         if count <= u64::from(self.max) {
             return Ok(());
@@ -52,21 +56,27 @@ pub async fn check_otp_request_from(state: &AppState, client_ip: Option<IpAddr>)
 
 /// The deployment-wide SMS budget per hour, against SMS pumping.
 pub async fn take_sms_budget(state: &AppState) -> AppResult<()> {
+    sms_budget(state).hit(state, SMS_BUDGET_KEY).await
+}
+
+/// Gives back one unit of the SMS budget (the message was not sent).
+pub async fn return_sms_budget(state: &AppState) {
+    let key = sms_budget(state).store_key(SMS_BUDGET_KEY);
+    if let Err(error) = state.store.decrement_window(&key).await {
+        tracing::warn!(%error, "could not give back the SMS budget after a failed send");
+    }
+}
+
+/// The whole deployment shares one budget key.
+const SMS_BUDGET_KEY: &str = "all";
+
+fn sms_budget(state: &AppState) -> Limit {
     Limit {
         name: "sms_global",
         code: "sms_budget_exhausted",
         message: "SMS sending is paused for a while. Try again later.",
         max: state.config.limits.sms_per_hour,
         window: HOUR,
-    }
-    .hit(state, "all")
-    .await
-}
-
-/// Gives back one unit of the SMS budget (the message was not sent).
-pub async fn return_sms_budget(state: &AppState) {
-    if let Err(error) = state.store.decrement_window("limit:sms_global:all").await {
-        tracing::warn!(%error, "could not give back the SMS budget after a failed send");
     }
 }
 
