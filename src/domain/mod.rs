@@ -3,6 +3,7 @@
 mod choice;
 mod password_policy;
 mod phone;
+mod region_rules;
 
 pub use choice::{Gender, Language, OtpType};
 pub use password_policy::check_password_policy;

@@ -2,6 +2,8 @@
 
 use phonenumber::country;
 
+use super::region_rules::RegionRules;
+
 /// A valid phone number in E.164 form (`+998901234567`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PhoneNumber(String);
@@ -14,14 +16,24 @@ impl PhoneNumber {
     /// Accepts `+998901234567`, `998901234567`, `+998 90 123-45-67` and national forms.
     pub fn parse(input: &str, default_region: country::Id) -> Result<Self, InvalidPhoneNumber> {
         let input = input.trim();
+        let rules = RegionRules::for_region(default_region);
+        let decided_fast = |digits: &str| rules.as_ref().and_then(|rules| rules.decide(digits));
+        if let Some(digits) = input.strip_prefix('+')
+            && let Some(decision) = decided_fast(digits)
+        {
+            return decision.map(Self).ok_or(InvalidPhoneNumber);
+        }
         // libphonenumber takes a bare `998…` as a national number of the default region; people
         // who type the country code without `+` mean an international number, so try that first.
         let digits_only = !input.is_empty() && input.bytes().all(|b| b.is_ascii_digit());
-        if digits_only
-            && input.len() > 10
-            && let Some(phone) = Self::parse_valid(&format!("+{input}"), None)
-        {
-            return Ok(phone);
+        if digits_only && input.len() > 10 {
+            let as_international = match decided_fast(input) {
+                Some(decision) => decision.map(Self),
+                None => Self::parse_valid(&format!("+{input}"), None),
+            };
+            if let Some(phone) = as_international {
+                return Ok(phone);
+            }
         }
         Self::parse_valid(input, Some(default_region)).ok_or(InvalidPhoneNumber)
     }
@@ -92,6 +104,49 @@ mod tests {
             let expected = number.format().mode(phonenumber::Mode::E164).to_string();
             assert_eq!(PhoneNumber::parse(input, region).map(|p| p.0), Ok(expected), "{input}");
         }
+    }
+
+    /// `PhoneNumber::parse` as it was before the compiled fast path: the crate decides everything.
+    fn parse_with_the_crate_only(input: &str, region: country::Id) -> Option<String> {
+        let input = input.trim();
+        let digits_only = !input.is_empty() && input.bytes().all(|b| b.is_ascii_digit());
+        if digits_only
+            && input.len() > 10
+            && let Some(phone) = PhoneNumber::parse_valid(&format!("+{input}"), None)
+        {
+            return Some(phone.0);
+        }
+        PhoneNumber::parse_valid(input, Some(region)).map(|phone| phone.0)
+    }
+
+    #[test]
+    fn the_fast_path_decides_exactly_as_the_crate() {
+        assert!(RegionRules::for_region(country::Id::UZ).is_some(), "UZ numbers must take the fast path");
+        // A fixed linear congruential sequence: the same inputs on every run.
+        let mut state: u64 = 0x5eed;
+        let mut next_digit = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            char::from(b'0' + ((state >> 33) % 10) as u8)
+        };
+        let mut inputs = vec!["+998".to_string(), "+9989".to_string(), "+99800".to_string(), "+00998901234567".into()];
+        for length in 0..=14 {
+            for _ in 0..400 {
+                let national: String = (0..length).map(|_| next_digit()).collect();
+                inputs.push(format!("+998{national}"));
+                inputs.push(format!("998{national}"));
+                inputs.push(format!("+7{national}"));
+                inputs.push(format!("+39{national}"));
+            }
+        }
+        let mut accepted = 0;
+        for input in &inputs {
+            for region in [country::Id::UZ, country::Id::RU, country::Id::IT] {
+                let expected = parse_with_the_crate_only(input, region);
+                accepted += usize::from(expected.is_some());
+                assert_eq!(PhoneNumber::parse(input, region).ok().map(|p| p.0), expected, "{input} ({region:?})");
+            }
+        }
+        assert!(accepted > 1000, "the sample must hold valid numbers too, got {accepted}");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use super::{
     AppSchema, MAX_BATCH, build_schema,
     context::Credentials,
+    documents::DocumentCache,
     error::{graphql_error, request_error, transport_error},
     graphiql,
 };
@@ -38,6 +39,7 @@ use crate::{
 #[derive(Clone)]
 struct Endpoint {
     schema: AppSchema,
+    documents: Arc<DocumentCache>,
     graphiql: bool,
     trusted_proxies: Arc<[ipnet::IpNet]>,
 }
@@ -46,6 +48,7 @@ struct Endpoint {
 pub fn router<S: Clone + Send + Sync + 'static>(state: &AppState) -> Router<S> {
     let endpoint = Endpoint {
         schema: build_schema(state.clone()),
+        documents: Arc::default(),
         graphiql: state.config.graphiql,
         trusted_proxies: state.config.trusted_proxies.clone().into(),
     };
@@ -94,6 +97,7 @@ async fn get_graphql(
             Err(error) => return Refusal::App(AppError::Malformed(format!("variables: {error}"))).into_response(),
         }
     }
+    endpoint.documents.attach(&mut request);
     // GET must be safe to prefetch, cache and follow from a link: it never changes state.
     if selects_mutation(&mut request) {
         return Refusal::MutationOverGet.into_response();
@@ -107,7 +111,8 @@ async fn execute(
     credentials: Option<Credentials>,
     client: Client,
 ) -> Response {
-    let with_credentials = |request: Request| {
+    let prepare = |mut request: Request| {
+        endpoint.documents.attach(&mut request);
         let request = request.data(client);
         match &credentials {
             Some(credentials) => request.data(credentials.clone()),
@@ -115,15 +120,13 @@ async fn execute(
         }
     };
     let response = match batch {
-        BatchRequest::Single(request) => {
-            BatchResponse::Single(endpoint.schema.execute(with_credentials(request)).await)
-        }
+        BatchRequest::Single(request) => BatchResponse::Single(endpoint.schema.execute(prepare(request)).await),
         BatchRequest::Batch(requests) => {
             // One after another, in order, unlike async-graphql's own `execute_batch`: a batch of
             // code guesses then meets the attempt limit exactly as separate requests would.
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(endpoint.schema.execute(with_credentials(request)).await);
+                responses.push(endpoint.schema.execute(prepare(request)).await);
             }
             BatchResponse::Batch(responses)
         }
@@ -158,17 +161,15 @@ fn read_batch(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Resul
     let malformed = |error: serde_json::Error| Refusal::App(AppError::Malformed(error.to_string()));
     // Decided by the JSON shape, not by `BatchRequest`'s untagged serde: that one reads `[]` as a
     // single request with an empty query.
-    match serde_json::from_slice::<serde_json::Value>(&body).map_err(malformed)? {
-        serde_json::Value::Array(operations) if operations.is_empty() => Err(Refusal::EmptyBatch),
-        serde_json::Value::Array(operations) if operations.len() > MAX_BATCH => {
-            Err(Refusal::BatchTooLarge(operations.len()))
-        }
-        serde_json::Value::Array(operations) => {
-            let requests = operations.into_iter().map(serde_json::from_value).collect::<Result<_, _>>();
-            Ok(BatchRequest::Batch(requests.map_err(malformed)?))
-        }
-        operation => Ok(BatchRequest::Single(serde_json::from_value(operation).map_err(malformed)?)),
+    if body.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        let requests: Vec<Request> = serde_json::from_slice(&body).map_err(malformed)?;
+        return match requests.len() {
+            0 => Err(Refusal::EmptyBatch),
+            count if count > MAX_BATCH => Err(Refusal::BatchTooLarge(count)),
+            _ => Ok(BatchRequest::Batch(requests)),
+        };
     }
+    Ok(BatchRequest::Single(serde_json::from_slice(&body).map_err(malformed)?))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

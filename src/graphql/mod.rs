@@ -2,6 +2,7 @@
 //! service layer as REST.
 
 mod context;
+mod documents;
 pub mod error;
 mod graphiql;
 mod handler;

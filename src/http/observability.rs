@@ -1,16 +1,18 @@
 //! Per-request bookkeeping: request ids, one log line per request, metrics, and the deadline.
 
 use std::{
-    sync::OnceLock,
+    collections::HashMap,
+    sync::{OnceLock, RwLock},
     time::{Duration, Instant},
 };
 
 use axum::{
     extract::{MatchedPath, Request, State},
-    http::{HeaderValue, header::HeaderName},
+    http::{HeaderValue, Method, header::HeaderName},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing::Instrument;
 
@@ -21,6 +23,9 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Latency buckets (seconds) fine enough to see a 10 ms p99 target.
 const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+/// How often histogram samples are folded into their buckets when nobody scrapes `/metrics`.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// The process-wide Prometheus recorder; installed once, however many apps a process builds.
 pub fn metrics_handle() -> &'static PrometheusHandle {
@@ -33,20 +38,57 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         // Another recorder may already be installed (an embedding program's); ours still renders.
         let _ = metrics::set_global_recorder(recorder);
+        // The recorder keeps every histogram sample until upkeep drains it: without this thread a
+        // server that is never scraped grows by eight bytes per request.
+        let upkeep_handle = handle.clone();
+        let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+            loop {
+                std::thread::sleep(METRICS_UPKEEP_EVERY);
+                upkeep_handle.run_upkeep();
+            }
+        });
         handle
     })
 }
 
-/// The matched route, copied into the response so the outer layer can label by route.
+/// A request's counter and latency histogram, registered once per method, route and status:
+/// building the metric key (label strings, hashing, a registry lookup) on every request cost
+/// more than counting.
 #[derive(Clone)]
-struct RouteLabel(String);
+struct RequestMetrics {
+    requests: Counter,
+    duration: Histogram,
+}
 
-/// Inner layer (route_layer): remembers which route matched.
+fn record_request(method: &Method, route: &str, status: u16, latency: Duration) {
+    type ByRoute = HashMap<Box<str>, HashMap<(Method, u16), RequestMetrics>>;
+    static REGISTERED: OnceLock<RwLock<ByRoute>> = OnceLock::new();
+    let registered = REGISTERED.get_or_init(Default::default);
+    let known = registered
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(route)
+        .and_then(|by_status| by_status.get(&(method.clone(), status)).cloned());
+    let metrics = known.unwrap_or_else(|| {
+        let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
+        let metrics = RequestMetrics {
+            requests: metrics::counter!("http_requests_total", &labels),
+            duration: metrics::histogram!("http_request_duration_seconds", &labels[..2]),
+        };
+        let mut registered = registered.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        registered.entry(route.into()).or_default().insert((method.clone(), status), metrics.clone());
+        metrics
+    });
+    metrics.requests.increment(1);
+    metrics.duration.record(latency.as_secs_f64());
+}
+
+/// Inner layer (route_layer): remembers which route matched, so the outer layer can label by it.
 pub async fn remember_route(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_string());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let mut response = next.run(request).await;
     if let Some(route) = route {
-        response.extensions_mut().insert(RouteLabel(route));
+        response.extensions_mut().insert(route);
     }
     response
 }
@@ -57,18 +99,21 @@ pub async fn track_request(State(state): State<AppState>, mut request: Request, 
     let request_id = request
         .headers()
         .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|value| !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_graphic()))
-        // A v4 UUID from the thread-local CSPRNG: `Uuid::new_v4` asks the kernel on every call.
-        .map_or_else(
-            || uuid::Builder::from_random_bytes(rand::random()).into_uuid().simple().to_string(),
-            str::to_string,
-        );
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        request.headers_mut().insert(REQUEST_ID.clone(), value);
-    }
+        .filter(|value| {
+            let bytes = value.as_bytes();
+            !bytes.is_empty() && bytes.len() <= 64 && bytes.iter().all(|b| b.is_ascii_graphic())
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            // A v4 UUID from the thread-local CSPRNG: `Uuid::new_v4` asks the kernel on every call.
+            let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+            let mut text = [0; uuid::fmt::Simple::LENGTH];
+            HeaderValue::from_bytes(uuid.simple().encode_lower(&mut text).as_bytes())
+                .expect("hex digits are a valid header value")
+        });
+    request.headers_mut().insert(REQUEST_ID.clone(), request_id.clone());
     let method = request.method().clone();
-    let span = tracing::info_span!("request", request_id = %request_id);
+    let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or_default());
     let deadline = Duration::from_secs(state.config.request_timeout_secs);
     let mut response = match tokio::time::timeout(deadline, next.run(request).instrument(span.clone())).await {
         Ok(response) => response,
@@ -78,12 +123,11 @@ pub async fn track_request(State(state): State<AppState>, mut request: Request, 
             AppError::ServiceUnavailable { service: "server", code: "timeout" }.into_response()
         }
     };
-    let route = response.extensions().get::<RouteLabel>().map_or_else(|| "unmatched".to_string(), |r| r.0.clone());
+    let matched = response.extensions_mut().remove::<MatchedPath>();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let status = response.status().as_u16();
     let latency = started.elapsed();
-    let labels = [("method", method.to_string()), ("route", route.clone()), ("status", status.to_string())];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels[..2]).record(latency.as_secs_f64());
+    record_request(&method, route, status, latency);
     tracing::info!(
         parent: &span,
         method = %method,
@@ -92,8 +136,6 @@ pub async fn track_request(State(state): State<AppState>, mut request: Request, 
         latency_ms = format_args!("{:.2}", latency.as_secs_f64() * 1000.0),
         "request"
     );
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID.clone(), value);
-    }
+    response.headers_mut().insert(REQUEST_ID.clone(), request_id);
     response
 }
