@@ -6,6 +6,17 @@ use migration::MigrateCommand;
 use tantana::{AppState, app, cli, config::Config};
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc: glibc's malloc and free were a tenth of a check-user's CPU (see bench/RESULTS.md).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Two arenas for two cores, and freed pages returned within a second, so a burst does not leave
+/// the process large: the memory targets matter as much as the speed.
+#[cfg(target_os = "linux")]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static JEMALLOC_CONF: &[u8; 47] = b"narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 /// Tantana Auth: phone-number accounts, OTP by SMS and JWT sessions, over REST v1 and GraphQL.
 #[derive(Parser)]
 #[command(version, about)]

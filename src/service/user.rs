@@ -1,10 +1,12 @@
 //! Accounts: lookup by phone, existence checks, and registration behind a verified OTP session.
 
+use std::sync::OnceLock;
+
 use chrono::Utc;
 use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, SqlErr,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, SqlErr, Statement, TransactionTrait,
 };
 
 use crate::{
@@ -86,19 +88,41 @@ pub async fn look_up_user(state: &AppState, phone_number: Option<String>) -> App
     let Some(phone) = validator.phone("phone_number", phone_number) else {
         return Err(validator.into_error());
     };
-    // Only the password column: check-user and login/check are hot, and sending and decoding
-    // the other twenty columns (timestamps included) would be wasted work.
-    let password: Option<String> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Password)
-        .filter(user::Column::PhoneNumber.eq(phone.as_str()))
-        .into_tuple()
-        .one(&state.db)
-        .await?;
+    let backend = state.db.get_database_backend();
+    let statement = Statement::from_sql_and_values(
+        backend,
+        password_by_phone_sql(backend),
+        [phone.as_str().into(), PASSWORD_BY_PHONE_LIMIT.into()],
+    );
+    let password: Option<String> =
+        state.db.query_one_raw(statement).await?.map(|row| row.try_get_by_index(0)).transpose()?;
     Ok(UserLookup {
         exists: password.is_some(),
         has_password: password.as_deref().is_some_and(user::is_usable_password),
         phone_number: phone,
+    })
+}
+
+const PASSWORD_BY_PHONE_LIMIT: u64 = 1;
+
+/// `SELECT password FROM users WHERE phone_number = ? LIMIT ?` in the backend's dialect, built
+/// once: check-user and login/check are hot, sea-query wrote the same text on every request, and
+/// sending the other twenty columns (timestamps included) would be wasted work.
+fn password_by_phone_sql(backend: DbBackend) -> &'static str {
+    static BY_BACKEND: [OnceLock<String>; 3] = [const { OnceLock::new() }; 3];
+    let cell = match backend {
+        DbBackend::Postgres => &BY_BACKEND[0],
+        DbBackend::Sqlite => &BY_BACKEND[1],
+        _ => &BY_BACKEND[2],
+    };
+    cell.get_or_init(|| {
+        user::Entity::find()
+            .select_only()
+            .column(user::Column::Password)
+            .filter(user::Column::PhoneNumber.eq(""))
+            .limit(PASSWORD_BY_PHONE_LIMIT)
+            .build(backend)
+            .sql
     })
 }
 
