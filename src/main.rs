@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use migration::MigrateCommand;
-use tantana::{AppState, app, cli, config::Config};
+use tantana::{AppState, app, cli, config::Config, log_writer};
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc: glibc's malloc and free were a tenth of a check-user's CPU (see bench/RESULTS.md).
@@ -90,17 +90,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Logs go to stdout from a background thread: a request formats its line and queues it, and
-/// the writer drains the queue in batches (one `write` per batch, not per line). The queue
-/// blocks rather than drops when full; the returned guard flushes it when `serve` ends.
-fn init_tracing(config: &Config) -> tracing_appender::non_blocking::WorkerGuard {
+/// Logs go to stdout in batches (see `log_writer`); the returned guard writes what is left when
+/// `serve` ends.
+fn init_tracing(config: &Config) -> log_writer::FlushGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    // 8192 queued lines (the default 128k preallocates 4 MiB, a fifth of the idle footprint).
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .buffered_lines_limit(8192)
-        .lossy(false)
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+    let (writer, guard) = log_writer::batched(std::io::stdout());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer);
     match config.log_format {
         // `span` already carries the request id; the span list would repeat it on every line.
