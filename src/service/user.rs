@@ -94,8 +94,10 @@ pub async fn look_up_user(state: &AppState, phone_number: Option<String>) -> App
         password_by_phone_sql(backend),
         [phone.as_str().into(), PASSWORD_BY_PHONE_LIMIT.into()],
     );
-    let password: Option<String> =
-        state.db.query_one_raw(statement).await?.map(|row| row.try_get_by_index(0)).transpose()?;
+    // Boxed: the driver's future is several kilobytes, and unboxed it made every layer above it
+    // (handler, middleware, router) that large, each move a memcpy on every request.
+    let row = Box::pin(state.db.query_one_raw(statement)).await?;
+    let password: Option<String> = row.map(|row| row.try_get_by_index(0)).transpose()?;
     Ok(UserLookup {
         exists: password.is_some(),
         has_password: password.as_deref().is_some_and(user::is_usable_password),
