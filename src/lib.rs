@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod log_format;
 pub mod log_writer;
 pub mod service;
 pub mod sms;

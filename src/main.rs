@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use migration::MigrateCommand;
-use tantana::{AppState, app, cli, config::Config, log_writer};
+use tantana::{AppState, app, cli, config::Config, log_format, log_writer};
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc: glibc's malloc and free were a tenth of a check-user's CPU (see bench/RESULTS.md).
@@ -98,8 +98,8 @@ fn init_tracing(config: &Config) -> log_writer::FlushGuard {
     let (writer, guard) = log_writer::batched(std::io::stdout());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer);
     match config.log_format {
-        // `span` already carries the request id; the span list would repeat it on every line.
-        tantana::config::LogFormat::Json => builder.json().with_span_list(false).init(),
+        // `span` already carries the request id; the lines have no span list to repeat it.
+        tantana::config::LogFormat::Json => builder.json().event_format(log_format::JsonLines).init(),
         tantana::config::LogFormat::Text => builder.init(),
     }
     guard
