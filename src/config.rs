@@ -89,6 +89,7 @@ struct RawConfig {
     #[serde(default = "defaults::jwt_refresh_ttl")]
     jwt_refresh_ttl: u64,
     password_hash_concurrency: Option<usize>,
+    password_hash_nice: Option<i32>,
     log_format: Option<String>,
     aes_key: Option<Secret>,
     #[serde(default = "defaults::request_timeout_secs")]
@@ -218,6 +219,8 @@ pub struct Config {
     pub jwt_access_ttl: u64,
     pub jwt_refresh_ttl: u64,
     pub password_hash_concurrency: usize,
+    /// Niceness of the hashing threads (0–19): higher favours cheap requests over logins.
+    pub password_hash_nice: i32,
     pub log_format: LogFormat,
     /// Accepted for compatibility with the Django settings; the original never used it.
     pub aes_key: Option<Secret>,
@@ -392,6 +395,12 @@ impl RawConfig {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(2, usize::from),
         };
+        let password_hash_nice = match self.password_hash_nice {
+            // Negative values would raise hashing above requests, and need privileges anyway.
+            Some(nice) if !(0..=19).contains(&nice) => bail!("PASSWORD_HASH_NICE must be between 0 and 19"),
+            Some(nice) => nice,
+            None => crate::service::password::DEFAULT_HASH_NICE,
+        };
         let config = Config {
             secret_key,
             secret_key_is_random,
@@ -427,6 +436,7 @@ impl RawConfig {
             jwt_access_ttl: self.jwt_access_ttl,
             jwt_refresh_ttl: self.jwt_refresh_ttl,
             password_hash_concurrency,
+            password_hash_nice,
             log_format: match self.log_format.as_deref() {
                 None => LogFormat::Text,
                 Some(value) => {

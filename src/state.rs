@@ -31,7 +31,7 @@ impl AppState {
     /// Assembles the state from a config and connections that are already open.
     pub fn new(config: Config, db: DatabaseConnection, store: Store) -> Self {
         let sms = SmsSender::from_config(&config);
-        let passwords = PasswordHasher::new(config.password_hash_concurrency);
+        let passwords = PasswordHasher::with_nice(config.password_hash_concurrency, config.password_hash_nice);
         let tokens = TokenService::new(&config);
         let timeout = std::time::Duration::from_secs(config.sms_timeout_secs);
         let http = reqwest::Client::builder()

@@ -46,8 +46,9 @@ type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
 ///
 /// Each thread keeps one argon2 working memory between hashes: allocating 19 MiB per hash costs
 /// page faults, and glibc kept such freed blocks in per-thread arenas (a login flood grew the
-/// process to 500 MiB). The threads run at the lowest priority (nice 19) where the OS allows it,
-/// so under a flood they take the CPU that cheap requests leave rather than an equal share.
+/// process to 500 MiB). The threads run at a lower priority (`PASSWORD_HASH_NICE`, 19 by
+/// default) where the OS allows it, so under a flood they take the CPU that cheap requests leave
+/// rather than an equal share.
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: mpsc::Sender<Job>,
@@ -59,6 +60,11 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(concurrency: usize) -> Self {
+        Self::with_nice(concurrency, DEFAULT_HASH_NICE)
+    }
+
+    /// `new` with the hashing threads at niceness `nice`.
+    pub fn with_nice(concurrency: usize, nice: i32) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let waiting = Arc::new(AtomicUsize::new(0));
@@ -66,7 +72,7 @@ impl PasswordHasher {
             let (queue, waiting) = (Arc::clone(&queue), Arc::clone(&waiting));
             std::thread::Builder::new()
                 .name("password-hash".into())
-                .spawn(move || hashing_thread(&queue, &waiting))
+                .spawn(move || hashing_thread(&queue, &waiting, nice))
                 .expect("cannot start a password hashing thread");
         }
         Self { jobs, waiting, dummy_hash: Arc::new(OnceCell::new()) }
@@ -115,8 +121,8 @@ impl PasswordHasher {
 }
 
 /// One hashing thread: takes jobs until every `PasswordHasher` clone is dropped.
-fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, waiting: &AtomicUsize) {
-    lower_thread_priority();
+fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, waiting: &AtomicUsize, nice: i32) {
+    lower_thread_priority(nice);
     let mut memory: Option<Memory> = None;
     loop {
         let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
@@ -128,16 +134,21 @@ fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, waiting: &AtomicUsize) {
     }
 }
 
-/// nice 19 for the calling thread (on Linux `setpriority` with `who = 0` is per thread). At nice
-/// 10 a saturated server still let hashing push check-user's p99 past 10 ms; at 19 hashing gets
-/// the CPU that requests leave, and a login alone is as fast as before. Best effort: without it
-/// hashing competes with requests as an equal.
-fn lower_thread_priority() {
+/// Niceness of the hashing threads unless configured. At 10 a saturated server still let
+/// hashing push check-user's p99 past 10 ms; at 19 hashing gets the CPU that requests leave
+/// (logins in a flood wait longer), and a login alone is as fast as before.
+pub const DEFAULT_HASH_NICE: i32 = 19;
+
+/// `nice` for the calling thread (on Linux `setpriority` with `who = 0` is per thread).
+/// Best effort: without it hashing competes with requests as an equal.
+fn lower_thread_priority(nice: i32) {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority only reads its integer arguments.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        libc::setpriority(libc::PRIO_PROCESS, 0, nice);
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 fn current_params() -> Params {
@@ -290,5 +301,16 @@ mod tests {
         assert!(futures::future::join_all(checks).await.into_iter().all(|v| v.unwrap().matches));
         assert!(!hasher.verify("Tashkent-2024!", None).await.unwrap().matches);
         assert_eq!(hasher.queue_depth(), 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_hashing_threads_run_at_the_configured_niceness() {
+        // SAFETY: getpriority only reads its integer arguments; `who = 0` is the calling thread.
+        let nice_of_hashing_thread = |hasher: PasswordHasher| async move {
+            hasher.run(|_| unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }).await.unwrap()
+        };
+        assert_eq!(nice_of_hashing_thread(PasswordHasher::with_nice(1, 18)).await, 18);
+        assert_eq!(nice_of_hashing_thread(PasswordHasher::new(1)).await, DEFAULT_HASH_NICE);
     }
 }

@@ -81,6 +81,8 @@ fn check_config_masks_secrets_and_names_bad_variables() {
         (vec![("DEBUG", "false")], "SECRET_KEY"),
         (vec![("RATE_LIMIT_LOGIN_FAILURES", "1000")], "RATE_LIMIT_LOGIN_FAILURES"),
         (vec![("TRUSTED_PROXIES", "10.0.0.0/99")], "TRUSTED_PROXIES"),
+        (vec![("PASSWORD_HASH_NICE", "-5")], "PASSWORD_HASH_NICE"),
+        (vec![("PASSWORD_HASH_NICE", "20")], "PASSWORD_HASH_NICE"),
     ] {
         let bad = tantana(&scratch.0, &["check-config"], &env);
         assert!(!bad.status.success(), "{env:?} was accepted");
