@@ -61,14 +61,25 @@ struct RequestMetrics {
 }
 
 fn record_request(method: &Method, route: &str, status: u16, latency: Duration) {
-    type ByRoute = HashMap<Box<str>, HashMap<(Method, u16), RequestMetrics>>;
+    type ByRoute = HashMap<Box<str>, HashMap<(&'static str, u16), RequestMetrics>>;
     static REGISTERED: OnceLock<RwLock<ByRoute>> = OnceLock::new();
+    // Clients may send any method token; a label per token would let them grow the metrics.
+    let method = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    };
     let registered = REGISTERED.get_or_init(Default::default);
     let known = registered
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .get(route)
-        .and_then(|by_status| by_status.get(&(method.clone(), status)).cloned());
+        .and_then(|by_status| by_status.get(&(method, status)).cloned());
     let metrics = known.unwrap_or_else(|| {
         let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
         let metrics = RequestMetrics {
@@ -76,7 +87,7 @@ fn record_request(method: &Method, route: &str, status: u16, latency: Duration) 
             duration: metrics::histogram!("http_request_duration_seconds", &labels[..2]),
         };
         let mut registered = registered.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        registered.entry(route.into()).or_default().insert((method.clone(), status), metrics.clone());
+        registered.entry(route.into()).or_default().insert((method, status), metrics.clone());
         metrics
     });
     metrics.requests.increment(1);

@@ -43,6 +43,8 @@ async fn metrics_count_requests_and_otp_events(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.send_otp("auth", "+998901234567").await;
     app.post("login/", json!({"phone_number": "+998901234567", "password": "Wrong-pass-1"})).await;
+    let made_up_method = Method::from_bytes(b"BREW").unwrap();
+    app.request(made_up_method, "/api/v1/users/check-user/", &[], Body::empty()).await;
 
     let scrape = app.request(Method::GET, "/metrics", &[], Body::empty()).await;
 
@@ -58,6 +60,9 @@ async fn metrics_count_requests_and_otp_events(backend: Backend) {
     ] {
         assert!(text.contains(expected), "missing {expected} in:\n{text}");
     }
+    // Clients choose methods freely; the label set must not grow with them.
+    assert!(text.contains("method=\"OTHER\",route=\"/api/v1/users/check-user/\",status=\"405\""), "{text}");
+    assert!(!text.contains("BREW"), "{text}");
 }
 
 async fn every_response_has_a_request_id_and_security_headers(backend: Backend) {
