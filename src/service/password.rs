@@ -18,6 +18,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use subtle::ConstantTimeEq;
 use tokio::sync::{OnceCell, oneshot};
 
+use super::hash_memory::WorkingMemory;
 use crate::error::{AppError, AppResult};
 
 const MEMORY_KIB: u32 = 19_456;
@@ -36,7 +37,7 @@ pub struct Verification {
 }
 
 /// argon2's working memory for one hash with the current parameters (19 MiB).
-type Memory = Box<[Block]>;
+type Memory = WorkingMemory;
 
 /// A hash or verification, run on a hashing thread with that thread's memory.
 type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
@@ -156,7 +157,7 @@ fn current_params() -> Params {
 }
 
 fn new_memory() -> Memory {
-    vec![Block::default(); current_params().block_count()].into_boxed_slice()
+    WorkingMemory::new(current_params().block_count())
 }
 
 fn hash_blocking(password: &str, memory: &mut [Block]) -> AppResult<String> {
