@@ -4,7 +4,6 @@
 
 pub mod auth;
 pub mod captcha;
-mod hash_memory;
 pub mod otp;
 pub mod password;
 pub mod profile;

@@ -18,7 +18,6 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use subtle::ConstantTimeEq;
 use tokio::sync::{OnceCell, oneshot};
 
-use super::hash_memory::WorkingMemory;
 use crate::error::{AppError, AppResult};
 
 const MEMORY_KIB: u32 = 19_456;
@@ -37,7 +36,7 @@ pub struct Verification {
 }
 
 /// argon2's working memory for one hash with the current parameters (19 MiB).
-type Memory = WorkingMemory;
+type Memory = Box<[Block]>;
 
 /// A hash or verification, run on a hashing thread with that thread's memory.
 type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
@@ -157,7 +156,7 @@ fn current_params() -> Params {
 }
 
 fn new_memory() -> Memory {
-    WorkingMemory::new(current_params().block_count())
+    vec![Block::default(); current_params().block_count()].into_boxed_slice()
 }
 
 fn hash_blocking(password: &str, memory: &mut [Block]) -> AppResult<String> {
