@@ -131,9 +131,16 @@ async fn logs_of_a_registration_hold_no_code_password_token_or_full_phone() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+    // tracing caches each call site's interest process-wide, computed when the site first runs.
+    // If a parallel test ran the request-logging sites for the first time just as this
+    // subscriber was installed, they stayed "never" for it and the request lines went missing.
+    // One request before installing it makes sure they are registered, and installing it then
+    // recomputes their interest with it included.
     let app = TestApp::spawn(Backend::Sqlite).await;
+    app.request(Method::GET, "/healthz", &[], Body::empty()).await;
+    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+
     let registered = app.register("+998901234567").await;
     let code = app.last_code("+998901234567");
     let login = app.post("login/", json!({"phone_number": "+998901234567", "password": PASSWORD})).await;
