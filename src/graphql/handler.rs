@@ -61,7 +61,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: &AppState) -> Router<S> {
 
 async fn post_graphql(State(endpoint): State<Endpoint>, parts: Parts, body: Result<Bytes, BytesRejection>) -> Response {
     match read_batch(&parts.headers, body) {
-        Ok(batch) => execute(&endpoint, batch, credentials(&parts), client_of(&endpoint, &parts)).await,
+        Ok(mut batch) => {
+            batch.iter_mut().for_each(|request| endpoint.documents.attach(request));
+            execute(&endpoint, batch, credentials(&parts), client_of(&endpoint, &parts)).await
+        }
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -111,8 +114,7 @@ async fn execute(
     credentials: Option<Credentials>,
     client: Client,
 ) -> Response {
-    let prepare = |mut request: Request| {
-        endpoint.documents.attach(&mut request);
+    let with_credentials = |request: Request| {
         let request = request.data(client);
         match &credentials {
             Some(credentials) => request.data(credentials.clone()),
@@ -120,13 +122,15 @@ async fn execute(
         }
     };
     let response = match batch {
-        BatchRequest::Single(request) => BatchResponse::Single(endpoint.schema.execute(prepare(request)).await),
+        BatchRequest::Single(request) => {
+            BatchResponse::Single(endpoint.schema.execute(with_credentials(request)).await)
+        }
         BatchRequest::Batch(requests) => {
             // One after another, in order, unlike async-graphql's own `execute_batch`: a batch of
             // code guesses then meets the attempt limit exactly as separate requests would.
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(endpoint.schema.execute(prepare(request)).await);
+                responses.push(endpoint.schema.execute(with_credentials(request)).await);
             }
             BatchResponse::Batch(responses)
         }
