@@ -254,8 +254,27 @@ impl From<sea_orm::DbErr> for AppError {
         use sea_orm::DbErr;
         match error {
             DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => AppError::database_unavailable(),
+            other if lost_database_connection(&other) => AppError::database_unavailable(),
             other => AppError::Internal(anyhow::Error::new(other).context("database query failed")),
         }
+    }
+}
+
+/// A query that failed because its connection is gone (the server restarted or closed it):
+/// the database is unavailable for this request, not broken. sqlx drops such a connection when
+/// it comes back to the pool, so the next request gets a fresh one.
+fn lost_database_connection(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx::Error};
+    let (DbErr::Query(RuntimeErr::SqlxError(error)) | DbErr::Exec(RuntimeErr::SqlxError(error))) = error else {
+        return false;
+    };
+    match error.as_ref() {
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception) and 57P01–57P03 (shutdown, crash, starting up).
+        Error::Database(database) => {
+            database.code().is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
     }
 }
 
@@ -266,5 +285,26 @@ impl From<redis::RedisError> for AppError {
         } else {
             AppError::Internal(anyhow::Error::new(error).context("store command failed"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{io, sync::Arc};
+
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+
+    use super::*;
+
+    fn query_failed(error: sqlx::Error) -> AppError {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))).into()
+    }
+
+    #[test]
+    fn a_lost_database_connection_is_unavailability_and_other_query_failures_are_internal() {
+        let reset = query_failed(sqlx::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset)));
+        assert!(matches!(reset, AppError::ServiceUnavailable { service: "database", .. }), "{reset:?}");
+        assert!(matches!(query_failed(sqlx::Error::PoolTimedOut), AppError::ServiceUnavailable { .. }));
+        assert!(matches!(query_failed(sqlx::Error::RowNotFound), AppError::Internal(_)));
     }
 }

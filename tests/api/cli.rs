@@ -74,6 +74,9 @@ fn check_config_masks_secrets_and_names_bad_variables() {
     for secret in ["very-secret-signing-key", "db-password", "eskiz-password"] {
         assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
     }
+    // Unset, the pool follows the machine: two connections per CPU plus one.
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    assert!(shown.contains(&format!("db_max_connections: {},", 2 * cpus + 1)), "{shown}");
 
     for (env, variable) in [
         (vec![("OTP_TTL", "two minutes")], "OTP_TTL"),
@@ -83,6 +86,7 @@ fn check_config_masks_secrets_and_names_bad_variables() {
         (vec![("TRUSTED_PROXIES", "10.0.0.0/99")], "TRUSTED_PROXIES"),
         (vec![("PASSWORD_HASH_NICE", "-5")], "PASSWORD_HASH_NICE"),
         (vec![("PASSWORD_HASH_NICE", "20")], "PASSWORD_HASH_NICE"),
+        (vec![("DB_MAX_CONNECTIONS", "0")], "DB_MAX_CONNECTIONS"),
     ] {
         let bad = tantana(&scratch.0, &["check-config"], &env);
         assert!(!bad.status.success(), "{env:?} was accepted");

@@ -13,7 +13,9 @@ use axum::{
     body::Body,
     http::{Method, StatusCode},
 };
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::json;
+use tantana::db::PING_IF_IDLE_FOR;
 
 use crate::{
     helpers::{Backend, PASSWORD, TestApp},
@@ -230,4 +232,59 @@ async fn losing_redis_gives_503_and_the_service_recovers_by_itself() {
     assert!(recovered.is_some(), "the service did not recover within 10 s of Redis coming back");
     let ready = app.request(Method::GET, "/readyz", &[], Body::empty()).await;
     assert_eq!(ready.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_connections_the_database_closed_are_replaced_before_use() {
+    // Hot connections are lent without a ping; one idle for `PING_IF_IDLE_FOR` is checked first,
+    // so connections the server dropped while idle (a restart, a proxy's timeout) cost no request.
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let check_user = || app.post("check-user/", json!({"phone_number": "+998901234567"}));
+    assert_eq!(check_user().await.status, StatusCode::OK);
+
+    close_connections_of(&app).await;
+    tokio::time::sleep(PING_IF_IDLE_FOR + Duration::from_millis(100)).await;
+
+    let after = check_user().await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.body);
+    assert_eq!(after.body, json!({"success": true, "exists": false, "phone_number": "+998901234567"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_lost_while_in_use_costs_at_most_a_503_and_the_next_request_succeeds() {
+    // One pooled connection, closed by the server moments after use: too fresh to be pinged,
+    // so the next query may run on it. That request gets the database-unavailable envelope (never
+    // a 500), and sqlx drops the connection so the one after it gets a fresh one.
+    let app = TestApp::spawn_with(Backend::Postgres, &[("DB_MAX_CONNECTIONS", "1")]).await;
+    let check_user = || app.post("check-user/", json!({"phone_number": "+998901234567"}));
+    assert_eq!(check_user().await.status, StatusCode::OK);
+
+    close_connections_of(&app).await;
+    let during = check_user().await;
+    let after = check_user().await;
+
+    assert!(
+        during.status == StatusCode::OK
+            || (during.status == StatusCode::SERVICE_UNAVAILABLE
+                && during.error_codes() == ["non_field_errors_service_unavailable"]),
+        "{} {}",
+        during.status,
+        during.body
+    );
+    assert_eq!(after.status, StatusCode::OK, "{}", after.body);
+}
+
+/// Closes every connection the app holds to its database, from the server side.
+async fn close_connections_of(app: &TestApp) {
+    let admin = Database::connect(app.state.config.database_url.as_str()).await.unwrap();
+    let closed = admin
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    assert!(!closed.is_empty(), "the app held no connection to close");
 }
