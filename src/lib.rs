@@ -14,7 +14,7 @@ pub mod sms;
 pub mod state;
 pub mod store;
 
-use axum::{Router, extract::DefaultBodyLimit, middleware};
+use axum::{Router, extract::DefaultBodyLimit};
 
 pub use state::AppState;
 
@@ -30,9 +30,8 @@ pub fn app(state: AppState) -> Router {
         .merge(graphql::router(&state))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
-        .route_layer(middleware::from_fn(http::observability::remember_route))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     http::layers::with_response_layers(routes, &state.config)
-        .layer(middleware::from_fn_with_state(state.clone(), http::observability::track_request))
+        .layer(http::observability::TrackRequestLayer::new(&state.config))
         .with_state(state)
 }

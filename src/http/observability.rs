@@ -2,21 +2,26 @@
 
 use std::{
     collections::HashMap,
+    convert::Infallible,
+    pin::Pin,
     sync::{OnceLock, RwLock},
+    task::{Context, Poll, ready},
     time::{Duration, Instant},
 };
 
 use axum::{
-    extract::{MatchedPath, Request, State},
+    extract::{MatchedPath, Request},
     http::{HeaderValue, Method, header::HeaderName},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tracing::Instrument;
+use pin_project_lite::pin_project;
+use tokio::time::Timeout;
+use tower::{Layer, Service};
+use tracing::{Instrument, Span, instrument::Instrumented};
 
-use crate::{error::AppError, state::AppState};
+use crate::{config::Config, error::AppError};
 
 /// Header carrying the request id, accepted from a proxy or generated here.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -94,20 +99,69 @@ fn record_request(method: &Method, route: &str, status: u16, latency: Duration) 
     metrics.duration.record(latency.as_secs_f64());
 }
 
-/// Inner layer (route_layer): remembers which route matched, so the outer layer can label by it.
-pub async fn remember_route(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(request).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(route);
-    }
-    response
+/// Request id, deadline, one log line and the request metrics, around every route and fallback.
+///
+/// A tower layer rather than `middleware::from_fn`: that boxes the inner service and its future
+/// on every request, which showed in check-user's profile. `Router::layer` wraps each route
+/// separately, after routing, so the matched route is already in the request's extensions.
+#[derive(Clone)]
+pub struct TrackRequestLayer {
+    deadline: Duration,
 }
 
-/// Outer layer: request id, deadline, one log line and the request metrics.
-pub async fn track_request(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let request_id = request
+impl TrackRequestLayer {
+    pub fn new(config: &Config) -> Self {
+        Self { deadline: Duration::from_secs(config.request_timeout_secs) }
+    }
+}
+
+impl<S> Layer<S> for TrackRequestLayer {
+    type Service = TrackRequest<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TrackRequest { inner, deadline: self.deadline }
+    }
+}
+
+#[derive(Clone)]
+pub struct TrackRequest<S> {
+    inner: S,
+    deadline: Duration,
+}
+
+impl<S> Service<Request> for TrackRequest<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = TrackedResponse<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let started = Instant::now();
+        let request_id = request_id_of(&request);
+        request.headers_mut().insert(REQUEST_ID.clone(), request_id.clone());
+        let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or_default());
+        let finished = Finished {
+            started,
+            request_id,
+            method: request.method().clone(),
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            deadline: self.deadline,
+            span: span.clone(),
+        };
+        let response = tokio::time::timeout(self.deadline, self.inner.call(request).instrument(span));
+        TrackedResponse { response, finished: Some(finished) }
+    }
+}
+
+/// The client's request id if it is a sane one, else a fresh v4 UUID.
+fn request_id_of(request: &Request) -> HeaderValue {
+    request
         .headers()
         .get(&REQUEST_ID)
         .filter(|value| {
@@ -121,32 +175,65 @@ pub async fn track_request(State(state): State<AppState>, mut request: Request, 
             let mut text = [0; uuid::fmt::Simple::LENGTH];
             HeaderValue::from_bytes(uuid.simple().encode_lower(&mut text).as_bytes())
                 .expect("hex digits are a valid header value")
-        });
-    request.headers_mut().insert(REQUEST_ID.clone(), request_id.clone());
-    let method = request.method().clone();
-    let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or_default());
-    let deadline = Duration::from_secs(state.config.request_timeout_secs);
-    let mut response = match tokio::time::timeout(deadline, next.run(request).instrument(span.clone())).await {
-        Ok(response) => response,
-        Err(_) => {
-            let _entered = span.enter();
-            tracing::warn!("request exceeded its {}s deadline", deadline.as_secs());
-            AppError::ServiceUnavailable { service: "server", code: "timeout" }.into_response()
-        }
-    };
-    let matched = response.extensions_mut().remove::<MatchedPath>();
-    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let status = response.status().as_u16();
-    let latency = started.elapsed();
-    record_request(&method, route, status, latency);
-    tracing::info!(
-        parent: &span,
-        method = %method,
-        route = %route,
-        status,
-        latency_ms = format_args!("{:.2}", latency.as_secs_f64() * 1000.0),
-        "request"
-    );
-    response.headers_mut().insert(REQUEST_ID.clone(), request_id);
-    response
+        })
+}
+
+pin_project! {
+    /// A tracked request's response: the handler's, or the deadline's 503.
+    pub struct TrackedResponse<F> {
+        #[pin]
+        response: Timeout<Instrumented<F>>,
+        finished: Option<Finished>,
+    }
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for TrackedResponse<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let outcome = ready!(this.response.poll(cx));
+        let finished = this.finished.take().expect("a tracked response is not polled after it is ready");
+        let response = match outcome {
+            Ok(Ok(response)) => response,
+            Ok(Err(never)) => match never {},
+            Err(_elapsed) => finished.timed_out(),
+        };
+        Poll::Ready(Ok(finished.record(response)))
+    }
+}
+
+/// What the log line and the metrics need once the response is there.
+struct Finished {
+    started: Instant,
+    request_id: HeaderValue,
+    method: Method,
+    route: Option<MatchedPath>,
+    deadline: Duration,
+    span: Span,
+}
+
+impl Finished {
+    fn timed_out(&self) -> Response {
+        let _entered = self.span.enter();
+        tracing::warn!("request exceeded its {}s deadline", self.deadline.as_secs());
+        AppError::ServiceUnavailable { service: "server", code: "timeout" }.into_response()
+    }
+
+    fn record(self, mut response: Response) -> Response {
+        let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let status = response.status().as_u16();
+        let latency = self.started.elapsed();
+        record_request(&self.method, route, status, latency);
+        tracing::info!(
+            parent: &self.span,
+            method = %self.method,
+            route = %route,
+            status,
+            latency_ms = format_args!("{:.2}", latency.as_secs_f64() * 1000.0),
+            "request"
+        );
+        response.headers_mut().insert(REQUEST_ID.clone(), self.request_id);
+        response
+    }
 }

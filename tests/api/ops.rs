@@ -47,6 +47,7 @@ async fn metrics_count_requests_and_otp_events(backend: Backend) {
     app.post("login/", json!({"phone_number": "+998901234567", "password": "Wrong-pass-1"})).await;
     let made_up_method = Method::from_bytes(b"BREW").unwrap();
     app.request(made_up_method, "/api/v1/users/check-user/", &[], Body::empty()).await;
+    let unknown = app.request(Method::GET, "/api/v1/users/no-such-endpoint/", &[], Body::empty()).await;
 
     let scrape = app.request(Method::GET, "/metrics", &[], Body::empty()).await;
 
@@ -65,6 +66,11 @@ async fn metrics_count_requests_and_otp_events(backend: Backend) {
     // Clients choose methods freely; the label set must not grow with them.
     assert!(text.contains("method=\"OTHER\",route=\"/api/v1/users/check-user/\",status=\"405\""), "{text}");
     assert!(!text.contains("BREW"), "{text}");
+    // Unknown paths share one label, whatever the path, and are tracked like any request.
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.header("x-request-id").is_some());
+    assert!(text.contains("method=\"GET\",route=\"unmatched\",status=\"404\""), "{text}");
+    assert!(!text.contains("no-such-endpoint"), "{text}");
 }
 
 async fn every_response_has_a_request_id_and_security_headers(backend: Backend) {
