@@ -67,9 +67,14 @@ pub async fn login_with_password(state: &AppState, client: &Client, input: Login
     let (Some(phone), Some(password)) = (phone, password) else {
         return Err(validator.into_error());
     };
-    rate_limit::check_auth_attempt_from(state, client.ip).await?;
+    // Both checks at once share one round trip to Redis; the IP limit's answer still comes first.
     // A locked account is refused before any hashing: guessing costs the attacker, not us.
-    rate_limit::ensure_login_not_locked(state, &phone).await?;
+    let (from_ip, failures) = tokio::join!(
+        rate_limit::check_auth_attempt_from(state, client.ip),
+        rate_limit::ensure_login_not_locked(state, &phone)
+    );
+    from_ip?;
+    let failures = failures?;
 
     let user = find_by_phone(state, &phone).await?;
     let verification = state.passwords.verify(&password, user.as_ref().map(|user| user.password.as_str())).await?;
@@ -79,7 +84,7 @@ pub async fn login_with_password(state: &AppState, client: &Client, input: Login
         metrics::counter!("logins_total", "method" => "password", "result" => "failed").increment(1);
         return Err(AppError::InvalidCredentials);
     };
-    rate_limit::clear_login_failures(state, &phone).await?;
+    rate_limit::clear_login_failures(state, &phone, failures).await?;
     ensure_active(&user)?;
     let new_hash = if verification.needs_rehash { Some(state.passwords.hash(&password).await?) } else { None };
     sign_in(state, user, new_hash, LoginMethod::Password).await

@@ -99,10 +99,11 @@ fn login_failures_key(phone: &PhoneNumber) -> String {
 }
 
 /// Refuses a password login while the account is locked by earlier failures. Checked before
-/// any hashing, for existing and unknown phones alike (no account enumeration).
-pub async fn ensure_login_not_locked(state: &AppState, phone: &PhoneNumber) -> AppResult<()> {
+/// any hashing, for existing and unknown phones alike (no account enumeration). Answers how many
+/// failures are on record, so a successful login clears them only when there are some.
+pub async fn ensure_login_not_locked(state: &AppState, phone: &PhoneNumber) -> AppResult<RecordedFailures> {
     let Some((failures, left)) = state.store.read_window(&login_failures_key(phone)).await? else {
-        return Ok(());
+        return Ok(RecordedFailures(0));
     };
     if failures >= u64::from(state.config.limits.login_failures) {
         metrics::counter!("rate_limited_total", "limit" => "login_failures").increment(1);
@@ -112,8 +113,12 @@ pub async fn ensure_login_not_locked(state: &AppState, phone: &PhoneNumber) -> A
             retry_after_secs: ceil_secs(left),
         });
     }
-    Ok(())
+    Ok(RecordedFailures(failures))
 }
+
+/// Failed password logins of one account within the lock window, as read before a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedFailures(pub u64);
 
 /// Counts a failed password login against the account.
 pub async fn record_login_failure(state: &AppState, phone: &PhoneNumber) -> AppResult<()> {
@@ -122,7 +127,11 @@ pub async fn record_login_failure(state: &AppState, phone: &PhoneNumber) -> AppR
     Ok(())
 }
 
-/// A successful login clears the failures.
-pub async fn clear_login_failures(state: &AppState, phone: &PhoneNumber) -> AppResult<()> {
+/// A successful login clears the failures read before it. With none on record the store is
+/// left alone: most logins have none, and this saves them a round trip.
+pub async fn clear_login_failures(state: &AppState, phone: &PhoneNumber, before: RecordedFailures) -> AppResult<()> {
+    if before.0 == 0 {
+        return Ok(());
+    }
     state.store.remove(&login_failures_key(phone)).await
 }

@@ -16,6 +16,10 @@ use axum::{
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::json;
 use tantana::db::PING_IF_IDLE_FOR;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path},
+};
 
 use crate::{
     helpers::{Backend, PASSWORD, TestApp},
@@ -27,6 +31,7 @@ on_both_backends!(
     metrics_count_requests_and_otp_events,
     every_response_has_a_request_id_and_security_headers,
     cors_allows_only_configured_origins,
+    a_request_past_its_deadline_gets_a_503_in_the_contracts_shape,
 );
 
 async fn health_and_readiness_answer(backend: Backend) {
@@ -71,6 +76,60 @@ async fn metrics_count_requests_and_otp_events(backend: Backend) {
     assert!(unknown.header("x-request-id").is_some());
     assert!(text.contains("method=\"GET\",route=\"unmatched\",status=\"404\""), "{text}");
     assert!(!text.contains("no-such-endpoint"), "{text}");
+}
+
+async fn a_request_past_its_deadline_gets_a_503_in_the_contracts_shape(backend: Backend) {
+    // An SMS provider slower than the request deadline (1 s), with an SMS timeout (5 s) that
+    // does not fire first: only the deadline can answer.
+    let eskiz = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/auth/login"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"message": "token_generated", "data": {"token": "token-1"}})),
+        )
+        .mount(&eskiz)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/message/sms/send"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "1", "status": "waiting"}))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&eskiz)
+        .await;
+    let base_url = format!("{}/api", eskiz.uri());
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("SMS_BACKEND", "eskiz"),
+            ("ESKIZ_EMAIL", "ops@tantana.uz"),
+            ("ESKIZ_PASSWORD", "eskiz-secret"),
+            ("ESKIZ_BASE_URL", base_url.as_str()),
+            ("REQUEST_TIMEOUT_SECS", "1"),
+            ("SMS_TIMEOUT_SECS", "5"),
+        ],
+    )
+    .await;
+
+    let late = app.post("send-otp/", json!({"type": "auth", "phone_number": "+998901234567"})).await;
+    let again = app.post("send-otp/", json!({"type": "auth", "phone_number": "+998901234567"})).await;
+    let scrape = app.request(Method::GET, "/metrics", &[], Body::empty()).await;
+
+    assert_eq!(late.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        late.body,
+        json!({"success": false, "status_code": 503, "errors": [{
+            "code": "non_field_errors_timeout", "field": null,
+            "message": "The server is temporarily unavailable. Try again shortly."}]})
+    );
+    assert!(late.header("x-request-id").is_some());
+    let text = scrape.body.as_str().unwrap();
+    assert!(text.contains("route=\"/api/v1/users/send-otp/\",status=\"503\""), "{text}");
+    // The provider had the message when the deadline struck and may deliver it, so the send's
+    // cooldown stands, as after any send: no second SMS to the phone within it.
+    assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS, "{}", again.body);
 }
 
 async fn every_response_has_a_request_id_and_security_headers(backend: Backend) {
