@@ -14,7 +14,7 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{Backend, PASSWORD, TestApp, TestResponse},
+    helpers::{Backend, PASSWORD, TestApp, TestResponse, eskiz_token},
     on_both_backends,
 };
 
@@ -217,21 +217,11 @@ async fn eskiz_sends_refreshes_its_token_and_fails_cleanly(backend: Backend) {
     let eskiz = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/auth/login"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"message": "token_generated", "data": {"token": "token-1"}})),
-        )
+        .respond_with(eskiz_token("token-1"))
         .up_to_n_times(1)
         .mount(&eskiz)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/api/auth/login"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"message": "token_generated", "data": {"token": "token-2"}})),
-        )
-        .mount(&eskiz)
-        .await;
+    Mock::given(method("POST")).and(path("/api/auth/login")).respond_with(eskiz_token("token-2")).mount(&eskiz).await;
     // The first token works for one message, then Eskiz says it expired.
     Mock::given(method("POST"))
         .and(path("/api/message/sms/send"))
@@ -259,17 +249,7 @@ async fn eskiz_sends_refreshes_its_token_and_fails_cleanly(backend: Backend) {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "2", "status": "waiting"})))
         .mount(&eskiz)
         .await;
-    let base_url = format!("{}/api", eskiz.uri());
-    let app = TestApp::spawn_with(
-        backend,
-        &[
-            ("SMS_BACKEND", "eskiz"),
-            ("ESKIZ_EMAIL", "ops@tantana.uz"),
-            ("ESKIZ_PASSWORD", "eskiz-secret"),
-            ("ESKIZ_BASE_URL", base_url.as_str()),
-        ],
-    )
-    .await;
+    let app = TestApp::spawn_with_eskiz(backend, &eskiz, &[]).await;
 
     // Success with the first token; the code in the SMS verifies.
     let session = app.send_otp("auth", "+998901000001").await;

@@ -96,6 +96,18 @@ impl TestApp {
     }
 
     /// Starts an app with extra configuration variables (`OTP_TTL`, …).
+    /// An app that sends SMS through the Eskiz API mocked at `eskiz`, with `vars` on top.
+    pub async fn spawn_with_eskiz(backend: Backend, eskiz: &wiremock::MockServer, vars: &[(&str, &str)]) -> Self {
+        let base_url = format!("{}/api", eskiz.uri());
+        let eskiz_vars = [
+            ("SMS_BACKEND", "eskiz"),
+            ("ESKIZ_EMAIL", "ops@tantana.uz"),
+            ("ESKIZ_PASSWORD", "eskiz-secret"),
+            ("ESKIZ_BASE_URL", base_url.as_str()),
+        ];
+        Self::spawn_with(backend, &[&eskiz_vars[..], vars].concat()).await
+    }
+
     pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut cleanup = Vec::new();
@@ -338,4 +350,9 @@ fn replace_database_name(server_url: &str, name: &str) -> String {
         Some(query) => format!("{host_part}/{name}?{query}"),
         None => format!("{host_part}/{name}"),
     }
+}
+
+/// Eskiz's answer to its login endpoint, handing out `token`.
+pub fn eskiz_token(token: &str) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200).set_body_json(json!({"message": "token_generated", "data": {"token": token}}))
 }

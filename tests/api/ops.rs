@@ -22,7 +22,7 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{Backend, PASSWORD, TestApp},
+    helpers::{Backend, PASSWORD, TestApp, eskiz_token},
     on_both_backends,
 };
 
@@ -82,14 +82,7 @@ async fn a_request_past_its_deadline_gets_a_503_in_the_contracts_shape(backend: 
     // An SMS provider slower than the request deadline (1 s), with an SMS timeout (5 s) that
     // does not fire first: only the deadline can answer.
     let eskiz = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/auth/login"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"message": "token_generated", "data": {"token": "token-1"}})),
-        )
-        .mount(&eskiz)
-        .await;
+    Mock::given(method("POST")).and(path("/api/auth/login")).respond_with(eskiz_token("token-1")).mount(&eskiz).await;
     Mock::given(method("POST"))
         .and(path("/api/message/sms/send"))
         .respond_with(
@@ -99,19 +92,8 @@ async fn a_request_past_its_deadline_gets_a_503_in_the_contracts_shape(backend: 
         )
         .mount(&eskiz)
         .await;
-    let base_url = format!("{}/api", eskiz.uri());
-    let app = TestApp::spawn_with(
-        backend,
-        &[
-            ("SMS_BACKEND", "eskiz"),
-            ("ESKIZ_EMAIL", "ops@tantana.uz"),
-            ("ESKIZ_PASSWORD", "eskiz-secret"),
-            ("ESKIZ_BASE_URL", base_url.as_str()),
-            ("REQUEST_TIMEOUT_SECS", "1"),
-            ("SMS_TIMEOUT_SECS", "5"),
-        ],
-    )
-    .await;
+    let app =
+        TestApp::spawn_with_eskiz(backend, &eskiz, &[("REQUEST_TIMEOUT_SECS", "1"), ("SMS_TIMEOUT_SECS", "5")]).await;
 
     let late = app.post("send-otp/", json!({"type": "auth", "phone_number": "+998901234567"})).await;
     let again = app.post("send-otp/", json!({"type": "auth", "phone_number": "+998901234567"})).await;
