@@ -95,7 +95,6 @@ impl TestApp {
         Self::spawn_with(backend, &[]).await
     }
 
-    /// Starts an app with extra configuration variables (`OTP_TTL`, …).
     /// An app that sends SMS through the Eskiz API mocked at `eskiz`, with `vars` on top.
     pub async fn spawn_with_eskiz(backend: Backend, eskiz: &wiremock::MockServer, vars: &[(&str, &str)]) -> Self {
         let base_url = format!("{}/api", eskiz.uri());
@@ -108,6 +107,7 @@ impl TestApp {
         Self::spawn_with(backend, &[&eskiz_vars[..], vars].concat()).await
     }
 
+    /// Starts an app with extra configuration variables (`OTP_TTL`, …).
     pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut cleanup = Vec::new();
