@@ -314,6 +314,15 @@ fn describe(error: envy::Error) -> String {
 }
 
 /// Parses a closed set of lower-case words, naming the variable when the value is not one of them.
+/// A configured count that must be at least 1, or `default` when unset.
+fn count_or<T: Copy + Default + PartialEq>(name: &str, value: Option<T>, default: T) -> anyhow::Result<T> {
+    match value {
+        Some(n) if n == T::default() => bail!("{name} must be at least 1"),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    }
+}
+
 fn parse_choice<T: Copy>(name: &str, value: &str, choices: &[(&str, T)]) -> anyhow::Result<T> {
     let wanted = value.to_ascii_lowercase();
     choices.iter().find(|(word, _)| *word == wanted).map(|(_, choice)| *choice).with_context(|| {
@@ -393,16 +402,9 @@ impl RawConfig {
             _ => None,
         };
         let cpus = std::thread::available_parallelism().map_or(2, usize::from);
-        let password_hash_concurrency = match self.password_hash_concurrency {
-            Some(0) => bail!("PASSWORD_HASH_CONCURRENCY must be at least 1"),
-            Some(n) => n,
-            None => cpus,
-        };
-        let db_max_connections = match self.db_max_connections {
-            Some(0) => bail!("DB_MAX_CONNECTIONS must be at least 1"),
-            Some(n) => n,
-            None => defaults::db_max_connections(cpus),
-        };
+        let password_hash_concurrency = count_or("PASSWORD_HASH_CONCURRENCY", self.password_hash_concurrency, cpus)?;
+        let db_max_connections =
+            count_or("DB_MAX_CONNECTIONS", self.db_max_connections, defaults::db_max_connections(cpus))?;
         let password_hash_nice = match self.password_hash_nice {
             // Negative values would raise hashing above requests, and need privileges anyway.
             Some(nice) if !(0..=19).contains(&nice) => bail!("PASSWORD_HASH_NICE must be between 0 and 19"),

@@ -87,6 +87,7 @@ fn check_config_masks_secrets_and_names_bad_variables() {
         (vec![("PASSWORD_HASH_NICE", "-5")], "PASSWORD_HASH_NICE"),
         (vec![("PASSWORD_HASH_NICE", "20")], "PASSWORD_HASH_NICE"),
         (vec![("DB_MAX_CONNECTIONS", "0")], "DB_MAX_CONNECTIONS"),
+        (vec![("PASSWORD_HASH_CONCURRENCY", "0")], "PASSWORD_HASH_CONCURRENCY"),
     ] {
         let bad = tantana(&scratch.0, &["check-config"], &env);
         assert!(!bad.status.success(), "{env:?} was accepted");
