@@ -4,6 +4,8 @@
 //! Django process can still read them. Django's `pbkdf2_sha256$…` and older argon2 hashes verify
 //! and are reported as needing a rehash.
 
+mod argon2id;
+
 use std::sync::{
     Arc, Mutex, PoisonError,
     atomic::{AtomicUsize, Ordering},
@@ -166,9 +168,7 @@ fn hash_blocking(password: &str, memory: &mut [Block]) -> AppResult<String> {
     let mut salt_bytes = [0u8; 64];
     let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(|e| failed(&e))?;
     let mut output = [0u8; OUTPUT_LEN];
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut output, memory)
-        .map_err(|e| failed(&e))?;
+    argon2id::hash_into(&params, password.as_bytes(), salt_bytes, &mut output, memory).map_err(|e| failed(&e))?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -179,7 +179,8 @@ fn hash_blocking(password: &str, memory: &mut [Block]) -> AppResult<String> {
     Ok(format!("{DJANGO_ARGON2_PREFIX}{hash}"))
 }
 
-/// argon2's own `verify_password`, with the pooled memory when the hash's cost fits in it.
+/// argon2's own `verify_password`, with the pooled memory when the hash's cost fits in it, and
+/// our prefetching argon2id for the parameters it computes (ours among them).
 fn verify_argon2(password: &str, hash: &PasswordHash<'_>, memory: &mut [Block]) -> bool {
     let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else { return false };
     let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(hash.algorithm), Params::try_from(hash)) else {
@@ -190,7 +191,10 @@ fn verify_argon2(password: &str, hash: &PasswordHash<'_>, memory: &mut [Block]) 
     let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else { return false };
     let argon2 = Argon2::new(algorithm, version, params.clone());
     let mut computed = vec![0u8; expected.len()];
-    let hashed = if params.block_count() <= memory.len() {
+    let fits = params.block_count() <= memory.len();
+    let hashed = if fits && argon2id::supports(algorithm, version, &params) {
+        argon2id::hash_into(&params, password.as_bytes(), salt_bytes, &mut computed, memory)
+    } else if fits {
         argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut computed, memory)
     } else {
         // An older hash with more memory than ours: rare, so it gets its own allocation.
