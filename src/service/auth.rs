@@ -254,15 +254,11 @@ async fn sign_in(
     new_password_hash: Option<String>,
     method: LoginMethod,
 ) -> AppResult<SignedIn> {
-    let now = Utc::now();
-    let mut active = user.into_active_model();
-    active.last_login = Set(Some(now));
-    if let Some(hash) = new_password_hash {
-        active.password = Set(hash);
-        active.updated_at = Set(now);
-    }
-    let user = active.update(&state.db).await?;
-    let tokens = session::issue_tokens(state, user.id, method).await?;
+    let tokens = state.tokens.issue_pair(user.id, method)?;
+    // Deleted between the look-up and now: as if it had never been found.
+    let Some(user) = session::record_sign_in(&state.db, user, Utc::now(), new_password_hash, &tokens).await? else {
+        return Err(AppError::InvalidCredentials);
+    };
     tracing::info!(user_id = user.id, method = ?method, "signed in");
     let method_label = match method {
         LoginMethod::Password => "password",

@@ -7,8 +7,9 @@
 use chrono::{DateTime, Utc};
 use entity::{blacklisted_token, outstanding_token, refresh_rotation, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, SqlErr, TransactionTrait, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect, SqlErr, Statement,
+    TransactionTrait, Value, sea_query::OnConflict,
 };
 
 use crate::{
@@ -26,6 +27,66 @@ pub const REUSE_GRACE_SECS: i64 = 10;
 fn refused(problem: TokenProblem) -> AppError {
     AppError::InvalidToken { problem, kind: TokenKind::Refresh }
 }
+
+/// Records a sign-in: `last_login` (and an upgraded password hash) on the account and `pair`'s
+/// refresh token as outstanding, both or neither. Answers the account as stored afterwards, or
+/// `None` when it was deleted since it was read.
+///
+/// On PostgreSQL it is one statement: a password login pays for its hash on the hashing threads
+/// and for every round trip and commit on the same two cores, and this saves two round trips
+/// (one query and sqlx's release ping after it) and one commit against an update and an insert.
+pub async fn record_sign_in(
+    db: &DatabaseConnection,
+    user: user::Model,
+    at: DateTime<Utc>,
+    new_password_hash: Option<String>,
+    pair: &TokenPair,
+) -> AppResult<Option<user::Model>> {
+    let claims = &pair.refresh_claims;
+    if db.get_database_backend() == DbBackend::Postgres {
+        let values: [Value; 6] = [
+            at.into(),
+            new_password_hash.into(),
+            user.id.into(),
+            pair.refresh.clone().into(),
+            expiry(claims).into(),
+            claims.jti.clone().into(),
+        ];
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, RECORD_SIGN_IN_POSTGRES, values);
+        return Ok(user::Model::find_by_statement(statement).one(db).await?);
+    }
+    let txn = db.begin().await?;
+    let mut active = user.into_active_model();
+    active.last_login = Set(Some(at));
+    if let Some(hash) = new_password_hash {
+        active.password = Set(hash);
+        active.updated_at = Set(at);
+    }
+    let user = match active.update(&txn).await {
+        Ok(user) => user,
+        Err(DbErr::RecordNotUpdated) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    record_outstanding(&txn, &pair.refresh, claims).await?;
+    txn.commit().await?;
+    Ok(Some(user))
+}
+
+/// `record_sign_in` on PostgreSQL: $1 the time, $2 the new hash or NULL, $3 the account,
+/// $4–$6 the refresh token, its expiry and jti. The insert reads the updated row, so a deleted
+/// account gets neither.
+const RECORD_SIGN_IN_POSTGRES: &str = r#"WITH signed_in AS (
+    UPDATE "users"
+    SET "last_login" = $1,
+        "password" = COALESCE($2, "password"),
+        "updated_at" = CASE WHEN $2::text IS NULL THEN "updated_at" ELSE $1 END
+    WHERE "id" = $3
+    RETURNING *
+), outstanding AS (
+    INSERT INTO "token_blacklist_outstandingtoken" ("token", "created_at", "expires_at", "user_id", "jti")
+    SELECT $4, $1, $5, "id", $6 FROM signed_in
+)
+SELECT * FROM signed_in"#;
 
 /// Issues a pair for a user who just signed in, recording the refresh token as outstanding.
 pub async fn issue_tokens(state: &AppState, user_id: i64, method: LoginMethod) -> AppResult<TokenPair> {
@@ -242,16 +303,20 @@ async fn find_or_record_outstanding(
     }
 }
 
+/// When a token with these claims expires, as the outstanding-token table stores it.
+fn expiry(claims: &Claims) -> DateTime<Utc> {
+    DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now)
+}
+
 async fn record_outstanding(
     db: &impl ConnectionTrait,
     token: &str,
     claims: &Claims,
 ) -> AppResult<outstanding_token::Model> {
-    let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
     Ok(outstanding_token::ActiveModel {
         token: Set(token.to_string()),
         created_at: Set(Some(Utc::now())),
-        expires_at: Set(expires_at),
+        expires_at: Set(expiry(claims)),
         user_id: Set(claims.user_id()),
         jti: Set(claims.jti.clone()),
         ..Default::default()

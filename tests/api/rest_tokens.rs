@@ -6,9 +6,10 @@ use axum::{
     http::{Method, StatusCode},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use entity::user;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use entity::{outstanding_token, user};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ModelTrait, QueryFilter};
 use serde_json::{Value, json};
+use tantana::service::{session, token::LoginMethod};
 
 use crate::{
     helpers::{Backend, PASSWORD, TestApp, TestResponse},
@@ -26,6 +27,8 @@ on_both_backends!(
     password_reset_ends_every_earlier_session,
     django_made_hashes_log_in_and_are_rehashed,
     tokens_made_by_simplejwt_are_accepted,
+    a_login_records_last_login_and_its_refresh_token,
+    a_sign_in_for_a_deleted_account_records_nothing,
 );
 
 fn fixtures() -> Value {
@@ -335,10 +338,12 @@ async fn django_made_hashes_log_in_and_are_rehashed(backend: Backend) {
     for (id, phone) in [(10, "+998901110001"), (11, "+998901110002")] {
         let wrong = app.post("login/", json!({"phone_number": phone, "password": "not the password"})).await;
         assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        let inserted = user::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
         let response = app.post("login/", json!({"phone_number": phone, "password": password})).await;
         assert_eq!(response.status, StatusCode::OK, "{phone}: {}", response.body);
-        let stored = user::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap().password;
-        assert!(stored.starts_with("argon2$argon2id$v=19$m=19456,t=2,p=1$"), "rehashed: {stored}");
+        let stored = user::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+        assert!(stored.password.starts_with("argon2$argon2id$v=19$m=19456,t=2,p=1$"), "rehashed: {}", stored.password);
+        assert!(stored.updated_at > inserted.updated_at && stored.last_login.is_some(), "{stored:?}");
         let again = app.post("login/", json!({"phone_number": phone, "password": password})).await;
         assert_eq!(again.status, StatusCode::OK);
     }
@@ -388,4 +393,53 @@ async fn password_reset_ends_every_earlier_session(backend: Backend) {
     let refreshed = app.post("token/refresh/", json!({"refresh": refresh})).await;
     assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED);
     assert_eq!(refreshed.body["code"], "token_not_valid");
+}
+
+/// The claims of a JWT, unverified.
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+async fn a_login_records_last_login_and_its_refresh_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let registered = app.register("+998901234567").await;
+    let id = registered["user"]["id"].as_i64().unwrap();
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let registered_row = user::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+
+    let login = app.post("login/", json!({"phone_number": "+998901234567", "password": PASSWORD})).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let stored = user::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+    assert!(stored.last_login.is_some_and(|at| at >= before), "last_login: {:?}", stored.last_login);
+    // No rehash: the hash and the profile's change time stay as they were.
+    assert_eq!((&stored.password, stored.updated_at), (&registered_row.password, registered_row.updated_at));
+    let (_, refresh) = tokens(&login.body);
+    let claims = claims_of(&refresh);
+    let jti = claims["jti"].as_str().unwrap();
+    let row = outstanding_token::Entity::find()
+        .filter(outstanding_token::Column::Jti.eq(jti))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("the login's refresh token is outstanding");
+    assert_eq!((row.user_id, row.token.as_str()), (Some(id), refresh.as_str()));
+    assert_eq!(row.expires_at.timestamp(), claims["exp"].as_i64().unwrap());
+    assert!(row.created_at.is_some_and(|at| at >= before));
+    // The register's and the login's tokens: one row each.
+    let rows = outstanding_token::Entity::find().filter(outstanding_token::Column::UserId.eq(id));
+    assert_eq!(rows.all(&app.state.db).await.unwrap().len(), 2);
+}
+
+async fn a_sign_in_for_a_deleted_account_records_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = app.register("+998901234567").await["user"]["id"].as_i64().unwrap();
+    let read = user::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+    read.clone().delete(&app.state.db).await.unwrap();
+
+    let pair = app.state.tokens.issue_pair(id, LoginMethod::Password).unwrap();
+    let recorded = session::record_sign_in(&app.state.db, read, chrono::Utc::now(), None, &pair).await.unwrap();
+    assert!(recorded.is_none());
+    let jti = outstanding_token::Column::Jti.eq(pair.refresh_claims.jti.clone());
+    assert!(outstanding_token::Entity::find().filter(jti).one(&app.state.db).await.unwrap().is_none());
 }
