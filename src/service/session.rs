@@ -32,9 +32,9 @@ fn refused(problem: TokenProblem) -> AppError {
 /// refresh token as outstanding, both or neither. Answers the account as stored afterwards, or
 /// `None` when it was deleted since it was read.
 ///
-/// On PostgreSQL it is one statement: a password login pays for its hash on the hashing threads
-/// and for every round trip and commit on the same two cores, and this saves two round trips
-/// (one query and sqlx's release ping after it) and one commit against an update and an insert.
+/// On PostgreSQL it is one statement, which saves two round trips (a second query and sqlx's
+/// release ping after it) and one commit against an update and an insert: in a login flood
+/// every round trip wakes a process that preempts a hash.
 pub async fn record_sign_in(
     db: &DatabaseConnection,
     user: user::Model,

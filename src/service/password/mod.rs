@@ -2,7 +2,8 @@
 //!
 //! New hashes are argon2id m=19456,t=2,p=1 written as Django does (`argon2$argon2id$…`), so a
 //! Django process can still read them. Django's `pbkdf2_sha256$…` and older argon2 hashes verify
-//! and are reported as needing a rehash.
+//! and are reported as needing a rehash. Hashes with our parameters are computed by `argon2id`
+//! (the same function, with prefetching); all others by the argon2 crate.
 
 mod argon2id;
 
