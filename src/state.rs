@@ -3,7 +3,6 @@
 use std::{ops::Deref, sync::Arc};
 
 use sea_orm::DatabaseConnection;
-use tokio::sync::Semaphore;
 
 use crate::{
     config::Config,
@@ -26,10 +25,6 @@ pub struct Services {
     pub tokens: TokenService,
     /// Outgoing HTTP (captcha verification), with the provider timeout.
     pub http: reqwest::Client,
-    /// Pool connections that recording sign-ins may hold at once: half the pool. A sign-in
-    /// commit waits for the disk, and in a login flood a slow flush used to let sign-ins take
-    /// every connection, so check-user waited for the disk too (p99 of 18–380 ms at -c8).
-    pub sign_in_writes: Semaphore,
 }
 
 impl AppState {
@@ -44,8 +39,7 @@ impl AppState {
             .connect_timeout(timeout)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        let sign_in_writes = Semaphore::new((config.db_max_connections as usize / 2).max(1));
-        Self(Arc::new(Services { config, db, store, sms, passwords, tokens, http, sign_in_writes }))
+        Self(Arc::new(Services { config, db, store, sms, passwords, tokens, http }))
     }
 
     /// Opens the database (running migrations) and the store that `config` names.

@@ -255,7 +255,6 @@ async fn sign_in(
     method: LoginMethod,
 ) -> AppResult<SignedIn> {
     let tokens = state.tokens.issue_pair(user.id, method)?;
-    let _connection_share = state.sign_in_writes.acquire().await.map_err(|_| anyhow::anyhow!("state is closing"))?;
     // Deleted between the look-up and now: as if it had never been found.
     let Some(user) = session::record_sign_in(&state.db, user, Utc::now(), new_password_hash, &tokens).await? else {
         return Err(AppError::InvalidCredentials);

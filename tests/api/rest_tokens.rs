@@ -29,7 +29,6 @@ on_both_backends!(
     tokens_made_by_simplejwt_are_accepted,
     a_login_records_last_login_and_its_refresh_token,
     a_sign_in_for_a_deleted_account_records_nothing,
-    sign_ins_hold_at_most_half_the_pool,
 );
 
 fn fixtures() -> Value {
@@ -443,24 +442,4 @@ async fn a_sign_in_for_a_deleted_account_records_nothing(backend: Backend) {
     assert!(recorded.is_none());
     let jti = outstanding_token::Column::Jti.eq(pair.refresh_claims.jti.clone());
     assert!(outstanding_token::Entity::find().filter(jti).one(&app.state.db).await.unwrap().is_none());
-}
-
-async fn sign_ins_hold_at_most_half_the_pool(backend: Backend) {
-    let app = TestApp::spawn_with(backend, &[("DB_MAX_CONNECTIONS", "4")]).await;
-    app.register("+998901234567").await;
-    assert_eq!(app.state.sign_in_writes.available_permits(), 2);
-
-    // With both shares taken (two sign-ins waiting for the disk), a third login waits for one.
-    let taken = app.state.sign_in_writes.acquire_many(2).await.unwrap();
-    let login = app.post("login/", json!({"phone_number": "+998901234567", "password": PASSWORD}));
-    tokio::pin!(login);
-    let waited = tokio::time::timeout(std::time::Duration::from_millis(500), &mut login).await;
-    assert!(waited.is_err(), "the login finished without a share of the pool");
-    // Reads are not held up meanwhile.
-    let check = app.post("check-user/", json!({"phone_number": "+998901234567"})).await;
-    assert_eq!((check.status, &check.body["exists"]), (StatusCode::OK, &json!(true)));
-    drop(taken);
-    let login =
-        tokio::time::timeout(std::time::Duration::from_secs(10), login).await.expect("login after a share frees");
-    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
 }
