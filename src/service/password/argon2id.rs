@@ -2,9 +2,9 @@
 //! block before it is still being computed. It serves our own parameters; every other hash goes
 //! through the argon2 crate, which computes the same function.
 //!
-//! Why: two hashes at once need 2 × 19 MiB, more than the benchmark host's shared 32 MiB L3, so most
-//! reference reads go to memory. In the crate the next reference is read only after the whole
-//! block is done, and every miss stalls the core. Its index is known as soon as word 0 of the
+//! Why: two hashes at once need 2 × 19 MiB, more than the benchmark host's shared 32 MiB L3, so
+//! most reference reads go to memory. In the crate the next reference is read only after the
+//! whole block is done, and every miss stalls the core. Its index is known as soon as word 0 of the
 //! new block is, about halfway through the compression, and prefetching it from there hides
 //! most of the miss: in a login run, a hash next to another went from 1.18× to 1.02–1.05× of
 //! one hash alone (`bench/RESULTS.md`, fifth round). The output is the crate's, bit for bit.
