@@ -416,10 +416,14 @@ mod tests {
     use super::*;
 
     fn ours(m_cost: u32, t_cost: u32, password: &[u8], salt: &[u8], length: usize) -> Vec<u8> {
+        ours_with(Fill::best(), m_cost, t_cost, password, salt, length)
+    }
+
+    fn ours_with(fill: Fill, m_cost: u32, t_cost: u32, password: &[u8], salt: &[u8], length: usize) -> Vec<u8> {
         let params = Params::new(m_cost, t_cost, 1, Some(length)).unwrap();
         let mut memory = vec![Block::default(); params.block_count()];
         let mut output = vec![0u8; length];
-        hash_into(&params, password, salt, &mut output, &mut memory).unwrap();
+        hash_into_with(fill, &params, password, salt, &mut output, &mut memory).unwrap();
         output
     }
 
@@ -460,10 +464,7 @@ mod tests {
         assert_eq!(versions.last(), Some(&Fill::Portable));
         for fill in versions {
             for (m_cost, t_cost, password, salt, expected) in vectors {
-                let params = Params::new(m_cost, t_cost, 1, Some(expected.len() / 2)).unwrap();
-                let mut memory = vec![Block::default(); params.block_count()];
-                let mut output = vec![0u8; expected.len() / 2];
-                hash_into_with(fill, &params, password.as_bytes(), salt.as_bytes(), &mut output, &mut memory).unwrap();
+                let output = ours_with(fill, m_cost, t_cost, password.as_bytes(), salt.as_bytes(), expected.len() / 2);
                 assert_eq!(hex::encode(output), expected, "{fill:?}, m={m_cost}");
             }
         }
