@@ -190,16 +190,18 @@ fn verify_argon2(password: &str, hash: &PasswordHash<'_>, memory: &mut [Block]) 
     let Ok(version) = hash.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
     let mut salt_bytes = [0u8; 64];
     let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else { return false };
-    let argon2 = Argon2::new(algorithm, version, params.clone());
     let mut computed = vec![0u8; expected.len()];
     let fits = params.block_count() <= memory.len();
     let hashed = if fits && argon2id::supports(algorithm, version, &params) {
         argon2id::hash_into(&params, password.as_bytes(), salt_bytes, &mut computed, memory)
-    } else if fits {
-        argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut computed, memory)
     } else {
-        // An older hash with more memory than ours: rare, so it gets its own allocation.
-        argon2.hash_password_into(password.as_bytes(), salt_bytes, &mut computed)
+        let argon2 = Argon2::new(algorithm, version, params);
+        if fits {
+            argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut computed, memory)
+        } else {
+            // An older hash with more memory than ours: rare, so it gets its own allocation.
+            argon2.hash_password_into(password.as_bytes(), salt_bytes, &mut computed)
+        }
     };
     hashed.is_ok() && bool::from(computed.ct_eq(expected.as_bytes()))
 }
