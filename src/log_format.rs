@@ -2,38 +2,69 @@
 //!
 //! tracing-subscriber's JSON formatter parses the current span's stored fields back out of JSON
 //! for every line and formats each value into its own `String` first; on a cheap request that
-//! was a measurable share of the request line's cost. The span's fields are already a JSON
-//! object (tracing-subscriber's `JsonFields` wrote them), so they are copied as they are.
+//! was a measurable share of the request line's cost. Here a span's fields are written once, as
+//! a JSON object, when the span is made (`JsonSpanFields`), and each line copies them as they are.
 
-use std::fmt::{self, Write as _};
+use std::{
+    cell::RefCell,
+    fmt::{self, Write as _},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
-use tracing::{Event, Subscriber, field::Field};
+use chrono::{SecondsFormat, Utc};
+
+use tracing::{Event, Subscriber, field::Field, span::Record};
 use tracing_subscriber::{
-    field::Visit,
+    field::{RecordFields, Visit},
     fmt::{
-        FmtContext, FormatEvent, FormattedFields,
+        FmtContext, FormatEvent, FormatFields, FormattedFields,
         format::{JsonFields, Writer},
-        time::{FormatTime, SystemTime},
     },
     registry::LookupSpan,
 };
 
+/// A span's fields as one JSON object, written directly when the span is made.
+///
+/// tracing-subscriber's `JsonFields` gathers them into a map of `serde_json::Value`s and then
+/// serializes the map: for the one-field request span that cost about as many instructions as
+/// writing the request's whole log line.
+pub struct JsonSpanFields;
+
+impl<'writer> FormatFields<'writer> for JsonSpanFields {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+        writer.write_char('{')?;
+        let mut members = FieldWriter { writer: &mut writer, first: true, result: Ok(()) };
+        fields.record(&mut members);
+        members.result?;
+        writer.write_char('}')
+    }
+
+    /// A field recorded after the span was made (none of ours are): merged by tracing-subscriber,
+    /// which parses the object and writes it anew, so a field recorded twice keeps one value.
+    fn add_fields(&self, current: &'writer mut FormattedFields<Self>, fields: &Record<'_>) -> fmt::Result {
+        let mut merged = FormattedFields::<JsonFields>::new(std::mem::take(&mut current.fields));
+        let result = JsonFields::new().add_fields(&mut merged, fields);
+        current.fields = merged.fields;
+        result
+    }
+}
+
 /// `{"timestamp","level","fields":{…},"target","span":{…,"name"}}`, one per line.
 pub struct JsonLines;
 
-impl<S> FormatEvent<S, JsonFields> for JsonLines
+impl<S> FormatEvent<S, JsonSpanFields> for JsonLines
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, JsonFields>,
+        ctx: &FmtContext<'_, S, JsonSpanFields>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
         let meta = event.metadata();
         writer.write_str("{\"timestamp\":\"")?;
-        SystemTime.format_time(&mut writer)?;
+        write_timestamp(&mut writer, SystemTime::now())?;
         write!(writer, "\",\"level\":\"{}\",\"fields\":{{", meta.level())?;
         let mut fields = FieldWriter { writer: &mut writer, first: true, result: Ok(()) };
         event.record(&mut fields);
@@ -42,7 +73,8 @@ where
         write_json_str(&mut writer, meta.target())?;
         if let Some(span) = ctx.parent_span() {
             let extensions = span.extensions();
-            let stored = extensions.get::<FormattedFields<JsonFields>>().map_or("", |fields| fields.fields.as_str());
+            let stored =
+                extensions.get::<FormattedFields<JsonSpanFields>>().map_or("", |fields| fields.fields.as_str());
             // `{"a":1}` → `"a":1`; an empty span stores `` or `{}`.
             let inner = stored.trim().strip_prefix('{').and_then(|rest| rest.strip_suffix('}')).unwrap_or("").trim();
             writer.write_str(",\"span\":{")?;
@@ -118,6 +150,36 @@ impl Visit for FieldWriter<'_, '_> {
     }
 }
 
+/// `2026-11-30T09:38:52.123456Z`, as tracing-subscriber's `SystemTime` writes it. The part up to
+/// the seconds is formatted once a second on each thread: formatting the whole date for every
+/// line took a quarter of the line's instructions.
+fn write_timestamp(writer: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
+    thread_local! {
+        static THIS_SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let Ok(since_epoch) = now.duration_since(UNIX_EPOCH) else {
+        // A clock set before 1970: not worth a cache.
+        return writer.write_str(&chrono::DateTime::<Utc>::from(now).to_rfc3339_opts(SecondsFormat::Micros, true));
+    };
+    let seconds = since_epoch.as_secs();
+    THIS_SECOND.with_borrow_mut(|(cached, prefix)| {
+        if *cached != seconds {
+            prefix.clear();
+            let whole_second = chrono::DateTime::<Utc>::from(UNIX_EPOCH + Duration::from_secs(seconds));
+            write!(prefix, "{}", whole_second.format("%Y-%m-%dT%H:%M:%S"))?;
+            *cached = seconds;
+        }
+        writer.write_str(prefix)
+    })?;
+    let mut fraction = *b".000000Z";
+    let mut micros = since_epoch.subsec_micros();
+    for digit in fraction[1..7].iter_mut().rev() {
+        *digit = b'0' + (micros % 10) as u8;
+        micros /= 10;
+    }
+    writer.write_str(std::str::from_utf8(&fraction).expect("ASCII digits"))
+}
+
 fn write_json_str(writer: &mut impl fmt::Write, text: &str) -> fmt::Result {
     writer.write_char('"')?;
     JsonEscaped(writer).write_str(text)?;
@@ -129,6 +191,10 @@ struct JsonEscaped<'w, W: fmt::Write>(&'w mut W);
 
 impl<W: fmt::Write> fmt::Write for JsonEscaped<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
+        // Nearly all text has nothing to escape: one scan, then one write.
+        if !text.bytes().any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\') {
+            return self.0.write_str(text);
+        }
         let mut plain_from = 0;
         for (at, byte) in text.bytes().enumerate() {
             let escape = match byte {
@@ -186,12 +252,39 @@ mod tests {
         let captured = Captured::default();
         let builder = tracing_subscriber::fmt().json().with_span_list(false).with_writer(captured.clone());
         if ours {
-            tracing::subscriber::with_default(builder.event_format(JsonLines).finish(), &log);
+            tracing::subscriber::with_default(
+                builder.fmt_fields(JsonSpanFields).event_format(JsonLines).finish(),
+                &log,
+            );
         } else {
             tracing::subscriber::with_default(builder.finish(), &log);
         }
         let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         text.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"))).collect()
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_in_microseconds_as_tracing_subscriber_writes_them() {
+        let at = |seconds: u64, micros: u64| UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_micros(micros);
+        let leap_day_end = 1_709_251_199; // 2024-02-29T23:59:59Z
+        let times = [
+            at(0, 0),
+            at(leap_day_end, 999_999),
+            at(leap_day_end + 1, 7),
+            at(leap_day_end + 1, 120_000),
+            at(leap_day_end, 5),
+            SystemTime::now(),
+            UNIX_EPOCH - Duration::from_micros(1_500_000),
+        ];
+        for time in times {
+            let mut ours = String::new();
+            write_timestamp(&mut ours, time).unwrap();
+            let expected = chrono::DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Micros, true);
+            assert_eq!(ours, expected);
+        }
+        let mut ours = String::new();
+        write_timestamp(&mut ours, at(leap_day_end + 1, 7)).unwrap();
+        assert_eq!(ours, "2024-03-01T00:00:00.000007Z");
     }
 
     #[test]
@@ -204,6 +297,12 @@ mod tests {
             tracing::warn!(text = "quote \" backslash \\ newline \n tab \t bell \u{7} é", "inside: {}", 42);
             drop(_entered);
             tracing::error!("no span");
+            let later = tracing::info_span!("later", first = 1u64, second = tracing::field::Empty, flag = false);
+            tracing::info!(parent: &later, "nothing recorded yet");
+            later.record("second", "now");
+            later.record("first", 2u64);
+            tracing::info!(parent: &later, "two recorded after creation");
+            tracing::info!(parent: &tracing::info_span!("empty"), "a span without fields");
         };
         let strip = |mut line: Value| {
             assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{line}");
@@ -212,7 +311,8 @@ mod tests {
         };
         let ours: Vec<Value> = lines(true, log).into_iter().map(strip).collect();
         let theirs: Vec<Value> = lines(false, log).into_iter().map(strip).collect();
-        assert_eq!(ours.len(), 3);
+        assert_eq!(ours.len(), 6);
         assert_eq!(ours, theirs);
+        assert_eq!(ours[4]["span"], serde_json::json!({"name": "later", "first": 2, "second": "now", "flag": false}));
     }
 }

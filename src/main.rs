@@ -99,7 +99,9 @@ fn init_tracing(config: &Config) -> log_writer::FlushGuard {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer);
     match config.log_format {
         // `span` already carries the request id; the lines have no span list to repeat it.
-        tantana::config::LogFormat::Json => builder.json().event_format(log_format::JsonLines).init(),
+        tantana::config::LogFormat::Json => {
+            builder.fmt_fields(log_format::JsonSpanFields).event_format(log_format::JsonLines).init()
+        }
         tantana::config::LogFormat::Text => builder.init(),
     }
     guard

@@ -225,12 +225,15 @@ impl Finished {
         let status = response.status().as_u16();
         let latency = self.started.elapsed();
         record_request(&self.method, route, status, latency);
+        // Whole hundredths of a millisecond, written as integers: `{:.2}` of a float cost more
+        // instructions than the rest of the line's fields together.
+        let hundredths = (latency.as_micros() + 5) / 10;
         tracing::info!(
             parent: &self.span,
-            method = %self.method,
-            route = %route,
+            method = self.method.as_str(),
+            route,
             status,
-            latency_ms = format_args!("{:.2}", latency.as_secs_f64() * 1000.0),
+            latency_ms = format_args!("{}.{:02}", hundredths / 100, hundredths % 100),
             "request"
         );
         response.headers_mut().insert(REQUEST_ID.clone(), self.request_id);
