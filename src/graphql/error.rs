@@ -1,13 +1,8 @@
 //! The GraphQL rendering of failures: `AppError` → `extensions.code`, and codes for the errors
 //! async-graphql raises itself, so every error a client sees carries one.
 
-use async_graphql::{
-    Error, ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation},
-    parser::types::ExecutableDocument,
-};
+use async_graphql::{Error, ErrorExtensions, ServerError, Value};
 use serde_json::json;
-use std::sync::Arc;
 
 use crate::error::AppError;
 
@@ -79,54 +74,8 @@ pub fn camel_case(snake: &str) -> String {
     camel
 }
 
-/// Gives parse and validation errors, and argument values a resolver could not read, a code.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|error| with_code(error, PARSE_FAILED))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx)
-            .await
-            .map_err(|errors| errors.into_iter().map(|error| with_code(error, VALIDATION_FAILED)).collect())
-    }
-
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        response.errors = std::mem::take(&mut response.errors)
-            .into_iter()
-            .map(|error| {
-                // Resolver errors all come through `graphql_error`; an uncoded one with a path is an
-                // argument async-graphql could not coerce, one without is about the operation.
-                let code = if error.path.is_empty() { VALIDATION_FAILED } else { "BAD_USER_INPUT" };
-                with_code(error, code)
-            })
-            .collect();
-        response
-    }
-}
-
 /// Sets `extensions.code` unless the error already has one.
-fn with_code(mut error: ServerError, code: &'static str) -> ServerError {
+pub(super) fn with_code(mut error: ServerError, code: &'static str) -> ServerError {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
         extensions.set("code", code);

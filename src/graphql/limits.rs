@@ -1,14 +1,10 @@
 //! Request limits that async-graphql cannot express itself: a depth limit that still lets
 //! GraphiQL introspect, and a guard against the recursive introspection queries that explode.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Arc,
-};
+use std::collections::{HashMap, HashSet};
 
 use async_graphql::{
-    Name, Positioned, ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    Name, Positioned, ServerError, ServerResult,
     parser::types::{ExecutableDocument, Field, Selection, SelectionSet},
 };
 
@@ -23,30 +19,6 @@ pub const MAX_INTROSPECTION_DEPTH: usize = 15;
 /// schema size each time, so at most two may nest (graphql-js's `MaxIntrospectionDepthRule`).
 const TYPE_LISTS: [&str; 4] = ["fields", "interfaces", "possibleTypes", "inputFields"];
 const MAX_NESTED_TYPE_LISTS: usize = 2;
-
-/// Rejects a document past the limits before it is validated or run.
-pub struct DepthLimit;
-
-impl ExtensionFactory for DepthLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DepthLimit)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DepthLimit {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        check_depth(&document)?;
-        Ok(document)
-    }
-}
 
 /// How far a selection set reaches below its parent field.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,7 +36,8 @@ impl Reach {
     }
 }
 
-fn check_depth(document: &ExecutableDocument) -> ServerResult<()> {
+/// Rejects a document past the limits (run by `extension::RequestChecks` once it is parsed).
+pub(super) fn check_depth(document: &ExecutableDocument) -> ServerResult<()> {
     let mut measure = Measure { document, fragments: HashMap::new() };
     for (_, operation) in document.operations.iter() {
         let mut root_fields = Vec::new();

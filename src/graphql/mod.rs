@@ -4,6 +4,7 @@
 mod context;
 mod documents;
 pub mod error;
+mod extension;
 mod graphiql;
 mod handler;
 mod inputs;
@@ -50,6 +51,5 @@ pub fn sdl() -> String {
 fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation::default(), EmptySubscription)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(error::ErrorCodes)
-        .extension(limits::DepthLimit)
+        .extension(extension::RequestChecks)
 }
