@@ -26,8 +26,8 @@ use tracing_subscriber::{
 /// A span's fields as one JSON object, written directly when the span is made.
 ///
 /// tracing-subscriber's `JsonFields` gathers them into a map of `serde_json::Value`s and then
-/// serializes the map: for the one-field request span that cost about as many instructions as
-/// writing the request's whole log line.
+/// serializes the map: for the one-field request span that took 3,600 instructions, two fifths
+/// of what the request's whole log line took.
 pub struct JsonSpanFields;
 
 impl<'writer> FormatFields<'writer> for JsonSpanFields {
