@@ -1,7 +1,11 @@
 //! The GraphQL rendering of failures: `AppError` → `extensions.code`, and codes for the errors
 //! async-graphql raises itself, so every error a client sees carries one.
+//!
+//! The codes are set by the HTTP handler around each operation, not by an async-graphql
+//! extension: with any extension registered, every field's resolution goes through the
+//! extensions' chain as well.
 
-use async_graphql::{Error, ErrorExtensions, ServerError, Value};
+use async_graphql::{Error, ErrorExtensions, Response, ServerError, Value};
 use serde_json::json;
 
 use crate::error::AppError;
@@ -74,13 +78,29 @@ pub fn camel_case(snake: &str) -> String {
     camel
 }
 
+/// Codes the errors of an operation's response that async-graphql raised itself. Resolver errors
+/// all come through `graphql_error` and keep their code; an uncoded one with a path is an argument
+/// async-graphql could not coerce, one without is about the document or the operation
+/// (validation, complexity, the operation name).
+pub(super) fn code_response_errors(mut response: Response) -> Response {
+    for error in &mut response.errors {
+        let code = if error.path.is_empty() { VALIDATION_FAILED } else { "BAD_USER_INPUT" };
+        set_code_unless_coded(error, code);
+    }
+    response
+}
+
 /// Sets `extensions.code` unless the error already has one.
 pub(super) fn with_code(mut error: ServerError, code: &'static str) -> ServerError {
+    set_code_unless_coded(&mut error, code);
+    error
+}
+
+fn set_code_unless_coded(error: &mut ServerError, code: &'static str) {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
         extensions.set("code", code);
     }
-    error
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use super::{
     AppSchema, MAX_BATCH, build_schema,
     context::Credentials,
     documents::DocumentCache,
-    error::{graphql_error, request_error, transport_error},
+    error::{code_response_errors, graphql_error, request_error, transport_error},
     graphiql,
 };
 use crate::{
@@ -61,10 +61,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: &AppState) -> Router<S> {
 
 async fn post_graphql(State(endpoint): State<Endpoint>, parts: Parts, body: Result<Bytes, BytesRejection>) -> Response {
     match read_batch(&parts.headers, body) {
-        Ok(mut batch) => {
-            batch.iter_mut().for_each(|request| endpoint.documents.attach(request));
-            execute(&endpoint, batch, credentials(&parts), client_of(&endpoint, &parts)).await
-        }
+        Ok(batch) => execute(&endpoint, batch, credentials(&parts), client_of(&endpoint, &parts)).await,
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -100,8 +97,8 @@ async fn get_graphql(
             Err(error) => return Refusal::App(AppError::Malformed(format!("variables: {error}"))).into_response(),
         }
     }
-    endpoint.documents.attach(&mut request);
-    // GET must be safe to prefetch, cache and follow from a link: it never changes state.
+    // GET must be safe to prefetch, cache and follow from a link: it never changes state, and a
+    // mutation is refused as such even when it is also too deep.
     if selects_mutation(&mut request) {
         return Refusal::MutationOverGet.into_response();
     }
@@ -114,28 +111,44 @@ async fn execute(
     credentials: Option<Credentials>,
     client: Client,
 ) -> Response {
-    let with_credentials = |request: Request| {
-        let request = request.data(client);
-        match &credentials {
-            Some(credentials) => request.data(credentials.clone()),
-            None => request,
-        }
-    };
+    let run = |request: Request| endpoint.run(request, client, credentials.as_ref());
     let response = match batch {
-        BatchRequest::Single(request) => {
-            BatchResponse::Single(endpoint.schema.execute(with_credentials(request)).await)
-        }
+        BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
         BatchRequest::Batch(requests) => {
             // One after another, in order, unlike async-graphql's own `execute_batch`: a batch of
             // code guesses then meets the attempt limit exactly as separate requests would.
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(endpoint.schema.execute(with_credentials(request)).await);
+                responses.push(run(request).await);
             }
             BatchResponse::Batch(responses)
         }
     };
     GraphQLResponse::from(response).into_response()
+}
+
+impl Endpoint {
+    /// One operation: its document from the cache or parsed and checked against the limits, then
+    /// run with the caller's address and token, and every error coded.
+    async fn run(
+        &self,
+        request: Request,
+        client: Client,
+        credentials: Option<&Credentials>,
+    ) -> async_graphql::Response {
+        let response = match self.documents.check(request) {
+            Ok(request) => {
+                let request = request.data(client);
+                let request = match credentials {
+                    Some(credentials) => request.data(credentials.clone()),
+                    None => request,
+                };
+                self.schema.execute(request).await
+            }
+            Err(refusal) => async_graphql::Response::from_errors(vec![refusal]),
+        };
+        code_response_errors(response)
+    }
 }
 
 fn client_of(endpoint: &Endpoint, parts: &Parts) -> Client {

@@ -36,7 +36,7 @@ impl Reach {
     }
 }
 
-/// Rejects a document past the limits (run by `extension::RequestChecks` once it is parsed).
+/// Rejects a document past the limits (run by `documents::DocumentCache` once it is parsed).
 pub(super) fn check_depth(document: &ExecutableDocument) -> ServerResult<()> {
     let mut measure = Measure { document, fragments: HashMap::new() };
     for (_, operation) in document.operations.iter() {

@@ -4,7 +4,6 @@
 mod context;
 mod documents;
 pub mod error;
-mod extension;
 mod graphiql;
 mod handler;
 mod inputs;
@@ -49,7 +48,5 @@ pub fn sdl() -> String {
 }
 
 fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation::default(), EmptySubscription)
-        .limit_complexity(MAX_COMPLEXITY)
-        .extension(extension::RequestChecks)
+    Schema::build(Query, Mutation::default(), EmptySubscription).limit_complexity(MAX_COMPLEXITY)
 }

@@ -223,6 +223,29 @@ async fn graphql_depth_over_twelve_is_refused_before_validation() {
     assert_eq!(thirteen.graphql_error()["message"], "Query is nested too deep: 13 levels, the limit is 12.");
 }
 
+#[tokio::test]
+async fn graphql_documents_past_any_nesting_limit_are_validation_failures() {
+    // Arrange: forty levels of fields (past our limit and async-graphql's own, 32), and two
+    // levels of fields with forty inline fragments between them (past async-graphql's only)
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let fragments = format!("{{ me {}{{ id }}{} }}", "{ ... on User ".repeat(40), " }".repeat(40));
+
+    // Act
+    let forty = app.graphql(&nested_query(40), json!({})).await;
+    let forty_fragments = app.graphql(&fragments, json!({})).await;
+    let again = app.graphql(&nested_query(40), json!({})).await;
+
+    // Assert: both refused before validation against the schema, with the limit's code; the
+    // deeper-than-ours answer names our limit, and is not cached as a valid document
+    assert_eq!(forty.graphql_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+    assert_eq!(forty.graphql_error()["message"], "Query is nested too deep: 40 levels, the limit is 12.");
+    assert_eq!(again.body, forty.body);
+    assert_eq!(forty_fragments.graphql_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+    let message = forty_fragments.graphql_error()["message"].as_str().unwrap();
+    assert!(message.contains("recursion depth"), "{}", forty_fragments.body);
+    assert!(forty_fragments.body["data"].is_null(), "{}", forty_fragments.body);
+}
+
 /// graphql-js's `getIntrospectionQuery()`, which GraphiQL sends: 14 levels deep.
 const INTROSPECTION_QUERY: &str = r#"
 query IntrospectionQuery {
