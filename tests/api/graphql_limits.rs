@@ -236,7 +236,7 @@ async fn graphql_documents_past_any_nesting_limit_are_validation_failures() {
     let again = app.graphql(&nested_query(40), json!({})).await;
 
     // Assert: both refused before validation against the schema, with the limit's code; the
-    // deeper-than-ours answer names our limit, and is not cached as a valid document
+    // deeper-than-ours answer names our limit, and a second send gets the same answer
     assert_eq!(forty.graphql_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
     assert_eq!(forty.graphql_error()["message"], "Query is nested too deep: 40 levels, the limit is 12.");
     assert_eq!(again.body, forty.body);
