@@ -3,8 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use migration::MigrateCommand;
-use tantana::{AppState, app, cli, config::Config, log_format, log_writer};
-use tracing_subscriber::EnvFilter;
+use tantana::{AppState, app, cli, config::Config, logging};
 
 /// jemalloc: glibc's malloc and free were a tenth of a check-user's CPU (see bench/RESULTS.md).
 #[cfg(target_os = "linux")]
@@ -73,7 +72,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let _flush_logs_on_exit = init_tracing(&config);
+    let _flush_logs_on_exit = logging::init(&config);
     if config.secret_key_is_random {
         tracing::warn!(
             "SECRET_KEY is not set: using a random key. Tokens and OTP sessions will not survive a \
@@ -88,23 +87,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
-}
-
-/// Logs go to stdout in batches (see `log_writer`); the returned guard writes what is left when
-/// `serve` ends.
-fn init_tracing(config: &Config) -> log_writer::FlushGuard {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let (writer, guard) = log_writer::batched(std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer);
-    match config.log_format {
-        // `span` already carries the request id; the lines have no span list to repeat it.
-        tantana::config::LogFormat::Json => {
-            builder.fmt_fields(log_format::JsonSpanFields).event_format(log_format::JsonLines).init()
-        }
-        tantana::config::LogFormat::Text => builder.init(),
-    }
-    guard
 }
 
 async fn shutdown_signal() {

@@ -19,9 +19,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use pin_project_lite::pin_project;
 use tokio::time::Timeout;
 use tower::{Layer, Service};
-use tracing::{Instrument, Span, instrument::Instrumented};
 
-use crate::{config::Config, error::AppError};
+use crate::{config::Config, error::AppError, logging::request_id};
 
 /// Header carrying the request id, accepted from a proxy or generated here.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -141,21 +140,16 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
-        let started = Instant::now();
-        let request_id = request_id_of(&request);
-        request.headers_mut().insert(REQUEST_ID.clone(), request_id.clone());
-        let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or_default());
+    fn call(&mut self, request: Request) -> Self::Future {
         let finished = Finished {
-            started,
-            request_id,
+            started: Instant::now(),
             method: request.method().clone(),
             route: request.extensions().get::<MatchedPath>().cloned(),
             deadline: self.deadline,
-            span: span.clone(),
         };
-        let response = tokio::time::timeout(self.deadline, self.inner.call(request).instrument(span));
-        TrackedResponse { response, finished: Some(finished) }
+        let request_id = Some(request_id_of(&request));
+        let response = tokio::time::timeout(self.deadline, self.inner.call(request));
+        TrackedResponse { response, request_id, finished: Some(finished) }
     }
 }
 
@@ -182,7 +176,9 @@ pin_project! {
     /// A tracked request's response: the handler's, or the deadline's 503.
     pub struct TrackedResponse<F> {
         #[pin]
-        response: Timeout<Instrumented<F>>,
+        response: Timeout<F>,
+        // The current request id while the response is polled (see `request_id::scope`).
+        request_id: Option<HeaderValue>,
         finished: Option<Finished>,
     }
 }
@@ -192,35 +188,38 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for TrackedRespons
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let outcome = ready!(this.response.poll(cx));
-        let finished = this.finished.take().expect("a tracked response is not polled after it is ready");
-        let response = match outcome {
-            Ok(Ok(response)) => response,
-            Ok(Err(never)) => match never {},
-            Err(_elapsed) => finished.timed_out(),
-        };
-        Poll::Ready(Ok(finished.record(response)))
+        let mut response = ready!(request_id::scope(this.request_id, || {
+            let outcome = ready!(this.response.poll(cx));
+            let finished = this.finished.take().expect("a tracked response is not polled after it is ready");
+            let response = match outcome {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_elapsed) => finished.timed_out(),
+            };
+            Poll::Ready(finished.record(response))
+        }));
+        if let Some(request_id) = this.request_id.take() {
+            response.headers_mut().insert(REQUEST_ID.clone(), request_id);
+        }
+        Poll::Ready(Ok(response))
     }
 }
 
 /// What the log line and the metrics need once the response is there.
 struct Finished {
     started: Instant,
-    request_id: HeaderValue,
     method: Method,
     route: Option<MatchedPath>,
     deadline: Duration,
-    span: Span,
 }
 
 impl Finished {
     fn timed_out(&self) -> Response {
-        let _entered = self.span.enter();
         tracing::warn!("request exceeded its {}s deadline", self.deadline.as_secs());
         AppError::ServiceUnavailable { service: "server", code: "timeout" }.into_response()
     }
 
-    fn record(self, mut response: Response) -> Response {
+    fn record(self, response: Response) -> Response {
         let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
         let status = response.status().as_u16();
         let latency = self.started.elapsed();
@@ -229,14 +228,12 @@ impl Finished {
         // the float, without float formatting on every request.
         let hundredths = (latency.as_micros() + 5) / 10;
         tracing::info!(
-            parent: &self.span,
             method = self.method.as_str(),
             route,
             status,
             latency_ms = format_args!("{}.{:02}", hundredths / 100, hundredths % 100),
             "request"
         );
-        response.headers_mut().insert(REQUEST_ID.clone(), self.request_id);
         response
     }
 }

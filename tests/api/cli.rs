@@ -197,8 +197,9 @@ async fn createsuperuser_then_the_real_server_logs_them_in_and_stops_gracefully(
     assert!(exited.is_some_and(|status| status.success()), "SIGTERM should stop the server cleanly: {exited:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn log_format_json_writes_one_json_object_per_line() {
+/// Serves with `LOG_FORMAT=log_format`, asks for `/healthz` and one OTP sent under the request id
+/// `edge-7`, stops the server, and returns what it wrote to stdout.
+async fn logs_of_a_short_run(log_format: &str) -> String {
     let scratch = Scratch::new();
     let database_url = scratch.database_url();
     let port = free_port();
@@ -210,7 +211,7 @@ async fn log_format_json_writes_one_json_object_per_line() {
                 ("DATABASE_URL", database_url.as_str()),
                 ("SECRET_KEY", "k"),
                 ("BIND", bind.as_str()),
-                ("LOG_FORMAT", "json"),
+                ("LOG_FORMAT", log_format),
             ])
             .current_dir(&scratch.0)
             .stdout(Stdio::piped())
@@ -228,10 +229,24 @@ async fn log_format_json_writes_one_json_object_per_line() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(answered, "the server did not come up on {bind}");
+    let sent = client
+        .post(format!("http://{bind}/api/v1/users/send-otp/"))
+        .header("x-request-id", "edge-7")
+        .json(&json!({"type": "auth", "phone_number": "+998901234567"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    assert_eq!(sent.headers()["x-request-id"], "edge-7");
     assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
     let output = std::mem::replace(&mut server.0, Command::new("true").spawn().unwrap()).wait_with_output().unwrap();
+    text(&output.stdout)
+}
 
-    let lines: Vec<Value> = text(&output.stdout)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_format_json_writes_one_json_object_per_line_with_the_request_id_on_each_of_a_requests_lines() {
+    let lines: Vec<Value> = logs_of_a_short_run("json")
+        .await
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
         .collect();
@@ -241,5 +256,33 @@ async fn log_format_json_writes_one_json_object_per_line() {
         .unwrap_or_else(|| panic!("no request line for /healthz in {lines:?}"));
     assert_eq!(request["fields"]["status"], 200);
     assert_eq!(request["level"], "INFO");
+    assert_eq!(request["span"]["name"], "request");
     assert!(request["span"]["request_id"].as_str().is_some_and(|id| id.len() == 32), "{request}");
+
+    // Every line the send-otp request logged, and only those, carries the id it came with.
+    let messages_under = |id: &str| -> Vec<&str> {
+        let under = lines.iter().filter(|line| line["span"]["request_id"] == id);
+        under.map(|line| line["fields"]["message"].as_str().unwrap_or_default()).collect()
+    };
+    let sent = messages_under("edge-7");
+    assert_eq!(sent.len(), 3, "{lines:?}");
+    assert!(sent[0].starts_with("console SMS: "), "{sent:?}");
+    assert_eq!(sent[1..], ["OTP sent", "request"]);
+    let serving = lines.iter().find(|line| line["fields"]["message"] == "Tantana Auth is serving").unwrap();
+    assert_eq!(serving.get("span"), None, "a line outside any request has no span: {serving}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_format_text_shows_the_request_id_as_the_lines_request_span() {
+    let logs = logs_of_a_short_run("text").await;
+    let under_request: Vec<&str> =
+        logs.lines().filter(|line| line.contains(r#" request{request_id="edge-7"}: "#)).collect();
+    assert_eq!(under_request.len(), 3, "{logs}");
+    assert!(under_request[1].contains(": OTP sent phone_number=+998*****4567 otp_type=\"auth\""), "{logs}");
+    assert!(
+        under_request[2].contains(": request method=\"POST\" route=\"/api/v1/users/send-otp/\" status=201 "),
+        "{logs}"
+    );
+    let serving = logs.lines().find(|line| line.contains("Tantana Auth is serving")).unwrap();
+    assert!(serving.contains("  INFO tantana: Tantana Auth is serving bind=127.0.0.1:"), "{serving}");
 }

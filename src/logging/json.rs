@@ -4,15 +4,14 @@
 //! for every line and formats each value into its own `String` first; on a cheap request that
 //! was a measurable share of the request line's cost. Here a span's fields are written once, as
 //! a JSON object, when the span is made (`JsonSpanFields`), and each line copies them as they are.
+//! The request being served is written as the span `request` tracing-subscriber would show.
 
 use std::{
-    cell::RefCell,
     fmt::{self, Write as _},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::SystemTime,
 };
 
-use chrono::{SecondsFormat, Utc};
-
+use super::{request_id, timestamp::write_timestamp};
 use tracing::{Event, Subscriber, field::Field, span::Record};
 use tracing_subscriber::{
     field::{RecordFields, Visit},
@@ -71,6 +70,7 @@ where
         fields.result?;
         writer.write_str("},\"target\":")?;
         write_json_str(&mut writer, meta.target())?;
+        // tracing-subscriber shows the innermost span only; ours have none inside a request.
         if let Some(span) = ctx.parent_span() {
             let extensions = span.extensions();
             let stored =
@@ -85,6 +85,15 @@ where
             writer.write_str("\"name\":")?;
             write_json_str(&mut writer, span.name())?;
             writer.write_char('}')?;
+        } else {
+            request_id::with_current(|id| match id {
+                Some(id) => {
+                    writer.write_str(",\"span\":{\"request_id\":")?;
+                    write_json_str(&mut writer, id)?;
+                    writer.write_str(",\"name\":\"request\"}")
+                }
+                None => Ok(()),
+            })?;
         }
         writer.write_str("}\n")
     }
@@ -148,36 +157,6 @@ impl Visit for FieldWriter<'_, '_> {
             writer.write_char('"')
         });
     }
-}
-
-/// `2026-11-30T09:38:52.123456Z`, as tracing-subscriber's `SystemTime` writes it. The part up to
-/// the seconds is formatted once a second on each thread: formatting the whole date for every
-/// line took a quarter of the line's instructions.
-fn write_timestamp(writer: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
-    thread_local! {
-        static THIS_SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
-    }
-    let Ok(since_epoch) = now.duration_since(UNIX_EPOCH) else {
-        // A clock set before 1970: not worth a cache.
-        return writer.write_str(&chrono::DateTime::<Utc>::from(now).to_rfc3339_opts(SecondsFormat::Micros, true));
-    };
-    let seconds = since_epoch.as_secs();
-    THIS_SECOND.with_borrow_mut(|(cached, prefix)| {
-        if *cached != seconds {
-            prefix.clear();
-            let whole_second = chrono::DateTime::<Utc>::from(UNIX_EPOCH + Duration::from_secs(seconds));
-            write!(prefix, "{}", whole_second.format("%Y-%m-%dT%H:%M:%S"))?;
-            *cached = seconds;
-        }
-        writer.write_str(prefix)
-    })?;
-    let mut fraction = *b".000000Z";
-    let mut micros = since_epoch.subsec_micros();
-    for digit in fraction[1..7].iter_mut().rev() {
-        *digit = b'0' + (micros % 10) as u8;
-        micros /= 10;
-    }
-    writer.write_str(std::str::from_utf8(&fraction).expect("ASCII digits"))
 }
 
 fn write_json_str(writer: &mut impl fmt::Write, text: &str) -> fmt::Result {
@@ -263,28 +242,13 @@ mod tests {
         text.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"))).collect()
     }
 
-    #[test]
-    fn timestamps_are_rfc3339_in_microseconds_as_tracing_subscriber_writes_them() {
-        let at = |seconds: u64, micros: u64| UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_micros(micros);
-        let leap_day_end = 1_709_251_199; // 2024-02-29T23:59:59Z
-        let times = [
-            at(0, 0),
-            at(leap_day_end, 999_999),
-            at(leap_day_end + 1, 7),
-            at(leap_day_end + 1, 120_000),
-            at(leap_day_end, 5),
-            SystemTime::now(),
-            UNIX_EPOCH - Duration::from_micros(1_500_000),
-        ];
-        for time in times {
-            let mut ours = String::new();
-            write_timestamp(&mut ours, time).unwrap();
-            let expected = chrono::DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Micros, true);
-            assert_eq!(ours, expected);
-        }
-        let mut ours = String::new();
-        write_timestamp(&mut ours, at(leap_day_end + 1, 7)).unwrap();
-        assert_eq!(ours, "2024-03-01T00:00:00.000007Z");
+    fn without_timestamps(lines: Vec<Value>) -> Vec<Value> {
+        let strip = |mut line: Value| {
+            assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{line}");
+            line.as_object_mut().unwrap().remove("timestamp");
+            line
+        };
+        lines.into_iter().map(strip).collect()
     }
 
     #[test]
@@ -304,15 +268,30 @@ mod tests {
             tracing::info!(parent: &later, "two recorded after creation");
             tracing::info!(parent: &tracing::info_span!("empty"), "a span without fields");
         };
-        let strip = |mut line: Value| {
-            assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{line}");
-            line.as_object_mut().unwrap().remove("timestamp");
-            line
-        };
-        let ours: Vec<Value> = lines(true, log).into_iter().map(strip).collect();
-        let theirs: Vec<Value> = lines(false, log).into_iter().map(strip).collect();
+        let ours = without_timestamps(lines(true, log));
+        let theirs = without_timestamps(lines(false, log));
         assert_eq!(ours.len(), 6);
         assert_eq!(ours, theirs);
         assert_eq!(ours[4]["span"], serde_json::json!({"name": "later", "first": 2, "second": "now", "flag": false}));
+    }
+
+    #[test]
+    fn the_request_being_served_is_written_as_the_request_span_tracing_subscriber_would_show() {
+        // A client's request id may hold a quote: it is any visible ASCII.
+        let id = "edge-\"42\"";
+        let ours = lines(true, || {
+            request_id::scope(&mut Some(axum::http::HeaderValue::from_static(id)), || {
+                tracing::info!(status = 200u64, "request");
+            });
+            tracing::info!("after the request");
+        });
+        let theirs = lines(false, || {
+            tracing::info_span!("request", request_id = id).in_scope(|| tracing::info!(status = 200u64, "request"));
+            tracing::info!("after the request");
+        });
+        let ours = without_timestamps(ours);
+        assert_eq!(ours, without_timestamps(theirs));
+        assert_eq!(ours[0]["span"], serde_json::json!({"request_id": id, "name": "request"}));
+        assert_eq!(ours[1].get("span"), None);
     }
 }
