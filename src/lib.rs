@@ -13,7 +13,7 @@ pub mod sms;
 pub mod state;
 pub mod store;
 
-use axum::{Router, extract::DefaultBodyLimit};
+use axum::Router;
 
 pub use state::AppState;
 
@@ -28,9 +28,6 @@ pub fn app(state: AppState) -> Router {
         .merge(http::router())
         .merge(graphql::router(&state))
         .fallback(http::not_found)
-        .method_not_allowed_fallback(http::method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    http::layers::with_response_layers(routes, &state.config)
-        .layer(http::observability::TrackRequestLayer::new(&state.config))
-        .with_state(state)
+        .method_not_allowed_fallback(http::method_not_allowed);
+    http::layers::around_every_route(routes, &state.config).with_state(state)
 }
