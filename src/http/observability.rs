@@ -11,7 +11,7 @@ use std::{
 
 use axum::{
     extract::{MatchedPath, Request},
-    http::{HeaderValue, Method, header::HeaderName},
+    http::{HeaderValue, Method, StatusCode, header::HeaderName},
     response::{IntoResponse, Response},
 };
 use metrics::{Counter, Histogram};
@@ -196,7 +196,8 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for TrackedRespons
                 Ok(Err(never)) => match never {},
                 Err(_elapsed) => finished.timed_out(),
             };
-            Poll::Ready(finished.record(response))
+            finished.record(response.status());
+            Poll::Ready(response)
         }));
         if let Some(request_id) = this.request_id.take() {
             response.headers_mut().insert(REQUEST_ID.clone(), request_id);
@@ -219,9 +220,9 @@ impl Finished {
         AppError::ServiceUnavailable { service: "server", code: "timeout" }.into_response()
     }
 
-    fn record(self, response: Response) -> Response {
+    fn record(self, status: StatusCode) {
         let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
-        let status = response.status().as_u16();
+        let status = status.as_u16();
         let latency = self.started.elapsed();
         record_request(&self.method, route, status, latency);
         // Whole hundredths of a millisecond, formatted as integers: the same text as `{:.2}` of
@@ -234,6 +235,5 @@ impl Finished {
             latency_ms = format_args!("{}.{:02}", hundredths / 100, hundredths % 100),
             "request"
         );
-        response
     }
 }
