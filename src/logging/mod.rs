@@ -7,6 +7,9 @@ pub mod request_id;
 pub mod text;
 mod timestamp;
 
+#[cfg(test)]
+mod captured;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};

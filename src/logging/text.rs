@@ -106,46 +106,31 @@ impl Style {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use axum::http::HeaderValue;
 
     use super::*;
+    use crate::logging::captured::Captured;
 
     /// The text a closure logs, formatted by tracing-subscriber's default format or by ours,
     /// with each line's timestamp cut off.
     fn logged(ours: bool, ansi: bool, log: impl Fn()) -> Vec<String> {
-        let captured = Arc::new(Mutex::new(Vec::new()));
-        let sink = captured.clone();
-        let builder = tracing_subscriber::fmt()
-            .with_max_level(Level::TRACE)
-            .with_ansi(ansi)
-            .with_writer(move || Sink(sink.clone()));
+        let captured = Captured::default();
+        let builder =
+            tracing_subscriber::fmt().with_max_level(Level::TRACE).with_ansi(ansi).with_writer(captured.clone());
         if ours {
             tracing::subscriber::with_default(builder.event_format(TextLines).finish(), &log);
         } else {
             tracing::subscriber::with_default(builder.finish(), &log);
         }
-        let text = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
-        text.lines()
+        captured
+            .text()
+            .lines()
             .map(|line| {
                 let (timestamp, rest) = line.split_once('Z').unwrap_or_else(|| panic!("no timestamp: {line:?}"));
                 assert!(timestamp.trim_start_matches(DIMMED).len() == "2026-11-30T09:38:52.123456".len(), "{line:?}");
                 rest.to_owned()
             })
             .collect()
-    }
-
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Sink {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 
     #[test]
