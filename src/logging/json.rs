@@ -2,9 +2,10 @@
 //!
 //! tracing-subscriber's JSON formatter parses the current span's stored fields back out of JSON
 //! for every line and formats each value into its own `String` first; on a cheap request that
-//! was a measurable share of the request line's cost. Here a span's fields are written once, as
-//! a JSON object, when the span is made (`JsonSpanFields`), and each line copies them as they are.
-//! The request being served is written as the span `request` tracing-subscriber would show.
+//! was a measurable share of the request line's cost. Here an event's fields are written straight
+//! into the line, and a span's stored object (tracing-subscriber's `JsonFields`, rare: the request
+//! is not a span) is copied as it is. The request being served is written as the span `request`
+//! tracing-subscriber would show.
 
 use std::{
     fmt::{self, Write as _},
@@ -12,52 +13,26 @@ use std::{
 };
 
 use super::{request_id, timestamp::write_timestamp};
-use tracing::{Event, Subscriber, field::Field, span::Record};
+use tracing::{Event, Subscriber, field::Field};
 use tracing_subscriber::{
-    field::{RecordFields, Visit},
+    field::Visit,
     fmt::{
-        FmtContext, FormatEvent, FormatFields, FormattedFields,
+        FmtContext, FormatEvent, FormattedFields,
         format::{JsonFields, Writer},
     },
     registry::LookupSpan,
 };
 
-/// A span's fields as one JSON object, written directly when the span is made.
-///
-/// tracing-subscriber's `JsonFields` gathers them into a map of `serde_json::Value`s and then
-/// serializes the map: for the one-field request span that took 3,600 instructions, two fifths
-/// of what the request's whole log line took.
-pub struct JsonSpanFields;
-
-impl<'writer> FormatFields<'writer> for JsonSpanFields {
-    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
-        writer.write_char('{')?;
-        let mut members = FieldWriter { writer: &mut writer, first: true, result: Ok(()) };
-        fields.record(&mut members);
-        members.result?;
-        writer.write_char('}')
-    }
-
-    /// A field recorded after the span was made (none of ours are): merged by tracing-subscriber,
-    /// which parses the object and writes it anew, so a field recorded twice keeps one value.
-    fn add_fields(&self, current: &'writer mut FormattedFields<Self>, fields: &Record<'_>) -> fmt::Result {
-        let mut merged = FormattedFields::<JsonFields>::new(std::mem::take(&mut current.fields));
-        let result = JsonFields::new().add_fields(&mut merged, fields);
-        current.fields = merged.fields;
-        result
-    }
-}
-
 /// `{"timestamp","level","fields":{…},"target","span":{…,"name"}}`, one per line.
 pub struct JsonLines;
 
-impl<S> FormatEvent<S, JsonSpanFields> for JsonLines
+impl<S> FormatEvent<S, JsonFields> for JsonLines
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, JsonSpanFields>,
+        ctx: &FmtContext<'_, S, JsonFields>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -73,8 +48,7 @@ where
         // tracing-subscriber shows the innermost span only; ours have none inside a request.
         if let Some(span) = ctx.parent_span() {
             let extensions = span.extensions();
-            let stored =
-                extensions.get::<FormattedFields<JsonSpanFields>>().map_or("", |fields| fields.fields.as_str());
+            let stored = extensions.get::<FormattedFields<JsonFields>>().map_or("", |fields| fields.fields.as_str());
             // `{"a":1}` → `"a":1`; an empty span stores `` or `{}`.
             let inner = stored.trim().strip_prefix('{').and_then(|rest| rest.strip_suffix('}')).unwrap_or("").trim();
             writer.write_str(",\"span\":{")?;
@@ -209,10 +183,7 @@ mod tests {
         let captured = Captured::default();
         let builder = tracing_subscriber::fmt().json().with_span_list(false).with_writer(captured.clone());
         if ours {
-            tracing::subscriber::with_default(
-                builder.fmt_fields(JsonSpanFields).event_format(JsonLines).finish(),
-                &log,
-            );
+            tracing::subscriber::with_default(builder.event_format(JsonLines).finish(), &log);
         } else {
             tracing::subscriber::with_default(builder.finish(), &log);
         }

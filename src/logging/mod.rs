@@ -10,7 +10,7 @@ mod timestamp;
 #[cfg(test)]
 mod captured;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, fmt::format::JsonFields};
 
 use crate::config::{Config, LogFormat};
 
@@ -21,7 +21,7 @@ pub fn init(config: &Config) -> batched_writer::FlushGuard {
     let (writer, guard) = batched_writer::batched(std::io::stdout());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer);
     match config.log_format {
-        LogFormat::Json => builder.fmt_fields(json::JsonSpanFields).event_format(json::JsonLines).init(),
+        LogFormat::Json => builder.fmt_fields(JsonFields::new()).event_format(json::JsonLines).init(),
         LogFormat::Text => builder.event_format(text::TextLines).init(),
     }
     guard
