@@ -2,11 +2,11 @@
 
 use std::{ops::Deref, sync::Arc};
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
 
 use crate::{
     config::Config,
-    service::{password::PasswordHasher, token::TokenService},
+    service::{password::PasswordHasher, sign_in_writer::SignInWriter, token::TokenService},
     sms::SmsSender,
     store::Store,
 };
@@ -22,6 +22,8 @@ pub struct Services {
     pub store: Store,
     pub sms: SmsSender,
     pub passwords: PasswordHasher,
+    /// On PostgreSQL, sign-ins are written in batches (`service::sign_in_writer`).
+    pub sign_ins: Option<SignInWriter>,
     pub tokens: TokenService,
     /// Outgoing HTTP (captcha verification), with the provider timeout.
     pub http: reqwest::Client,
@@ -32,6 +34,8 @@ impl AppState {
     pub fn new(config: Config, db: DatabaseConnection, store: Store) -> Self {
         let sms = SmsSender::from_config(&config);
         let passwords = PasswordHasher::with_nice(config.password_hash_concurrency, config.password_hash_nice);
+        let sign_ins = (db.get_database_backend() == DbBackend::Postgres)
+            .then(|| SignInWriter::new(db.get_postgres_connection_pool().clone(), passwords.backlog()));
         let tokens = TokenService::new(&config);
         let timeout = std::time::Duration::from_secs(config.sms_timeout_secs);
         let http = reqwest::Client::builder()
@@ -39,7 +43,7 @@ impl AppState {
             .connect_timeout(timeout)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self(Arc::new(Services { config, db, store, sms, passwords, tokens, http }))
+        Self(Arc::new(Services { config, db, store, sms, passwords, sign_ins, tokens, http }))
     }
 
     /// Opens the database (running migrations) and the store that `config` names.

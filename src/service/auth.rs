@@ -256,7 +256,7 @@ async fn sign_in(
 ) -> AppResult<SignedIn> {
     let tokens = state.tokens.issue_pair(user.id, method)?;
     // Deleted between the look-up and now: as if it had never been found.
-    let Some(user) = session::record_sign_in(&state.db, user, Utc::now(), new_password_hash, &tokens).await? else {
+    let Some(user) = session::record_sign_in(state, user, Utc::now(), new_password_hash, &tokens).await? else {
         return Err(AppError::InvalidCredentials);
     };
     tracing::info!(user_id = user.id, method = ?method, "signed in");

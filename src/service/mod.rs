@@ -9,6 +9,7 @@ pub mod password;
 pub mod profile;
 pub mod rate_limit;
 pub mod session;
+pub mod sign_in_writer;
 pub mod token;
 pub mod user;
 pub mod validate;

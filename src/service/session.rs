@@ -7,14 +7,14 @@
 use chrono::{DateTime, Utc};
 use entity::{blacklisted_token, outstanding_token, refresh_rotation, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect, SqlErr, Statement,
-    TransactionTrait, Value, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, SqlErr, TransactionTrait, sea_query::OnConflict,
 };
 
 use crate::{
     error::{AppError, AppResult, TokenKind, TokenProblem},
     service::{
+        sign_in_writer::SignIn,
         token::{Claims, LoginMethod, TokenPair},
         validate::Validator,
     },
@@ -32,30 +32,27 @@ fn refused(problem: TokenProblem) -> AppError {
 /// refresh token as outstanding, both or neither. Answers the account as stored afterwards, or
 /// `None` when it was deleted since it was read.
 ///
-/// On PostgreSQL it is one statement, which saves two round trips (a second query and sqlx's
-/// release ping after it) and one commit against an update and an insert: in a login flood
-/// every round trip wakes a process that preempts a hash.
+/// On PostgreSQL the sign-in joins a batch written by one statement (`sign_in_writer`).
 pub async fn record_sign_in(
-    db: &DatabaseConnection,
+    state: &AppState,
     user: user::Model,
     at: DateTime<Utc>,
     new_password_hash: Option<String>,
     pair: &TokenPair,
 ) -> AppResult<Option<user::Model>> {
     let claims = &pair.refresh_claims;
-    if db.get_database_backend() == DbBackend::Postgres {
-        let values: [Value; 6] = [
-            at.into(),
-            new_password_hash.into(),
-            user.id.into(),
-            pair.refresh.clone().into(),
-            expiry(claims).into(),
-            claims.jti.clone().into(),
-        ];
-        let statement = Statement::from_sql_and_values(DbBackend::Postgres, RECORD_SIGN_IN_POSTGRES, values);
-        return Ok(user::Model::find_by_statement(statement).one(db).await?);
+    if let Some(writer) = &state.sign_ins {
+        let sign_in = SignIn {
+            user_id: user.id,
+            at,
+            new_password_hash,
+            refresh_token: pair.refresh.clone(),
+            refresh_expires_at: expiry(claims),
+            refresh_jti: claims.jti.clone(),
+        };
+        return Ok(writer.record(sign_in).await?);
     }
-    let txn = db.begin().await?;
+    let txn = state.db.begin().await?;
     let mut active = user.into_active_model();
     active.last_login = Set(Some(at));
     if let Some(hash) = new_password_hash {
@@ -71,22 +68,6 @@ pub async fn record_sign_in(
     txn.commit().await?;
     Ok(Some(user))
 }
-
-/// `record_sign_in` on PostgreSQL: $1 the time, $2 the new hash or NULL, $3 the account,
-/// $4–$6 the refresh token, its expiry and jti. The insert reads the updated row, so a deleted
-/// account gets neither.
-const RECORD_SIGN_IN_POSTGRES: &str = r#"WITH signed_in AS (
-    UPDATE "users"
-    SET "last_login" = $1,
-        "password" = COALESCE($2, "password"),
-        "updated_at" = CASE WHEN $2::text IS NULL THEN "updated_at" ELSE $1 END
-    WHERE "id" = $3
-    RETURNING *
-), outstanding AS (
-    INSERT INTO "token_blacklist_outstandingtoken" ("token", "created_at", "expires_at", "user_id", "jti")
-    SELECT $4, $1, $5, "id", $6 FROM signed_in
-)
-SELECT * FROM signed_in"#;
 
 /// Issues a pair for a user who just signed in, recording the refresh token as outstanding.
 pub async fn issue_tokens(state: &AppState, user_id: i64, method: LoginMethod) -> AppResult<TokenPair> {

@@ -29,6 +29,8 @@ on_both_backends!(
     tokens_made_by_simplejwt_are_accepted,
     a_login_records_last_login_and_its_refresh_token,
     a_sign_in_for_a_deleted_account_records_nothing,
+    sign_ins_at_once_are_each_recorded_once,
+    concurrent_logins_each_get_a_working_refresh_token,
 );
 
 fn fixtures() -> Value {
@@ -438,8 +440,69 @@ async fn a_sign_in_for_a_deleted_account_records_nothing(backend: Backend) {
     read.clone().delete(&app.state.db).await.unwrap();
 
     let pair = app.state.tokens.issue_pair(id, LoginMethod::Password).unwrap();
-    let recorded = session::record_sign_in(&app.state.db, read, chrono::Utc::now(), None, &pair).await.unwrap();
+    let recorded = session::record_sign_in(&app.state, read, chrono::Utc::now(), None, &pair).await.unwrap();
     assert!(recorded.is_none());
     let jti = outstanding_token::Column::Jti.eq(pair.refresh_claims.jti.clone());
     assert!(outstanding_token::Entity::find().filter(jti).one(&app.state.db).await.unwrap().is_none());
+}
+
+async fn sign_ins_at_once_are_each_recorded_once(backend: Backend) {
+    // On PostgreSQL these go out together: one batch with a deleted account in it, and the
+    // second sign-in of one account held over to the next batch.
+    let app = TestApp::spawn(backend).await;
+    let mut accounts = Vec::new();
+    for phone in ["+998901234561", "+998901234562", "+998901234563"] {
+        let id = app.register(phone).await["user"]["id"].as_i64().unwrap();
+        accounts.push(user::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap());
+    }
+    let [first, deleted, third] = <[user::Model; 3]>::try_from(accounts).unwrap();
+    deleted.clone().delete(&app.state.db).await.unwrap();
+    let signing_in = [first.clone(), deleted, third.clone(), first.clone()];
+    let pairs: Vec<_> =
+        signing_in.iter().map(|user| app.state.tokens.issue_pair(user.id, LoginMethod::Password).unwrap()).collect();
+
+    let recorded = futures::future::join_all(
+        signing_in
+            .iter()
+            .zip(&pairs)
+            .map(|(user, pair)| session::record_sign_in(&app.state, user.clone(), chrono::Utc::now(), None, pair)),
+    )
+    .await;
+
+    let recorded_ids: Vec<Option<i64>> =
+        recorded.into_iter().map(|recorded| recorded.unwrap().map(|user| user.id)).collect();
+    assert_eq!(recorded_ids, [Some(first.id), None, Some(third.id), Some(first.id)]);
+    for (pair, expected_owner) in pairs.iter().zip([Some(first.id), None, Some(third.id), Some(first.id)]) {
+        let jti = outstanding_token::Column::Jti.eq(pair.refresh_claims.jti.clone());
+        let row = outstanding_token::Entity::find().filter(jti).one(&app.state.db).await.unwrap();
+        assert_eq!(row.map(|row| row.user_id), expected_owner.map(Some), "{}", pair.refresh_claims.jti);
+    }
+    let stored = user::Entity::find_by_id(first.id).one(&app.state.db).await.unwrap().unwrap();
+    assert!(stored.last_login.is_some());
+}
+
+async fn concurrent_logins_each_get_a_working_refresh_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let phones = ["+998901234561", "+998901234562", "+998901234563"];
+    for phone in phones {
+        app.register(phone).await;
+    }
+
+    // Two logins per account, all at once.
+    let logins = phones
+        .iter()
+        .chain(&phones)
+        .map(|phone| app.post("login/", json!({"phone_number": phone, "password": PASSWORD})));
+    let logins = futures::future::join_all(logins).await;
+
+    let mut jtis = std::collections::HashSet::new();
+    for login in &logins {
+        assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+        let (_, refresh) = tokens(&login.body);
+        assert!(jtis.insert(claims_of(&refresh)["jti"].as_str().unwrap().to_string()));
+        let refreshed = app.post("token/refresh/", json!({"refresh": refresh})).await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    }
+    // Three registrations, six logins and six rotations: one row each.
+    assert_eq!(outstanding_token::Entity::find().all(&app.state.db).await.unwrap().len(), 15);
 }

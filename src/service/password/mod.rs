@@ -56,6 +56,7 @@ type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
 pub struct PasswordHasher {
     jobs: mpsc::Sender<Job>,
     waiting: Arc<AtomicUsize>,
+    backlog: HashBacklog,
     /// A real hash of a random password, verified when the account does not exist so that
     /// "no such user" takes as long as "wrong password". Made on first use, not at start-up.
     dummy_hash: Arc<OnceCell<String>>,
@@ -78,12 +79,17 @@ impl PasswordHasher {
                 .spawn(move || hashing_thread(&queue, &waiting, nice))
                 .expect("cannot start a password hashing thread");
         }
-        Self { jobs, waiting, dummy_hash: Arc::new(OnceCell::new()) }
+        Self { jobs, waiting, backlog: HashBacklog::default(), dummy_hash: Arc::new(OnceCell::new()) }
     }
 
     /// Hashes waiting for a free thread (for metrics).
     pub fn queue_depth(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// The hashes queued or running, as a handle that can be read later.
+    pub fn backlog(&self) -> HashBacklog {
+        self.backlog.clone()
     }
 
     /// Hashes a new password with the current parameters.
@@ -108,10 +114,15 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut [Block]) -> T + Send + 'static) -> AppResult<T> {
         let (reply, answer) = oneshot::channel();
+        let in_backlog = self.backlog.enter();
         let job: Job = Box::new(move |memory| {
             // The caller gave up while queued (client gone, deadline): nobody wants the answer.
             if !reply.is_closed() {
-                let _ = reply.send(work(memory));
+                let answer = work(memory);
+                // Out of the backlog before the caller hears back, so that what it does next
+                // sees only the hashes still to come.
+                drop(in_backlog);
+                let _ = reply.send(answer);
             }
         });
         self.waiting.fetch_add(1, Ordering::Relaxed);
@@ -120,6 +131,32 @@ impl PasswordHasher {
             return Err(anyhow::anyhow!("password hashing threads are gone").into());
         }
         answer.await.map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing failed")))
+    }
+}
+
+/// Hashes queued or running in one `PasswordHasher`: while there are some, more sign-ins are
+/// on their way (see `session::sign_in_writer`).
+#[derive(Clone, Default)]
+pub struct HashBacklog(Arc<AtomicUsize>);
+
+impl HashBacklog {
+    pub fn is_empty(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == 0
+    }
+
+    /// Counts one hash until the returned guard is dropped (also when its job is dropped unrun
+    /// or panics).
+    pub(crate) fn enter(&self) -> InBacklog {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        InBacklog(Arc::clone(&self.0))
+    }
+}
+
+pub(crate) struct InBacklog(Arc<AtomicUsize>);
+
+impl Drop for InBacklog {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
