@@ -35,7 +35,7 @@ impl AppState {
         let sms = SmsSender::from_config(&config);
         let passwords = PasswordHasher::with_nice(config.password_hash_concurrency, config.password_hash_nice);
         let sign_ins = (db.get_database_backend() == DbBackend::Postgres)
-            .then(|| SignInWriter::new(db.get_postgres_connection_pool().clone(), passwords.backlog()));
+            .then(|| SignInWriter::new(db.get_postgres_connection_pool().clone(), passwords.queue()));
         let tokens = TokenService::new(&config);
         let timeout = std::time::Duration::from_secs(config.sms_timeout_secs);
         let http = reqwest::Client::builder()

@@ -8,9 +8,10 @@
 //! (`bench/RESULTS.md`, tenth round). Several instances behind a load balancer share one
 //! database, so this is also the write load that grows with them.
 //!
-//! A batch goes out as soon as nothing more can join it soon: when no hash is queued or running,
-//! a sign-in is written at once, as before. While hashes are running, each of them may end in a
-//! sign-in within one hash time, so the writer waits up to `LINGER` for them.
+//! A batch goes out as soon as nothing more can join it soon: when no hash waits for a hashing
+//! thread, a sign-in is written at once, as before. While hashes wait, every hashing thread is
+//! busy and the logins are queued for far longer than `LINGER` anyway, so the writer waits up to
+//! `LINGER` for the sign-ins the running hashes are about to produce.
 
 use std::{
     collections::HashMap,
@@ -26,11 +27,11 @@ use tokio::{
     time::Instant,
 };
 
-use crate::service::password::HashBacklog;
+use crate::service::password::HashQueue;
 
-/// The longest a sign-in waits for others to share its write (a hash takes 12–20 ms on the
-/// benchmark's machines, so under load about one more finishes meanwhile on each thread).
-pub const LINGER: Duration = Duration::from_millis(10);
+/// The longest a sign-in waits for others to share its write, while hashes are queued: about one
+/// hash time (12–20 ms on the benchmark's machines), so each hashing thread adds about one.
+pub const LINGER: Duration = Duration::from_millis(15);
 /// The most sign-ins one statement writes.
 pub const MAX_BATCH: usize = 32;
 
@@ -55,13 +56,13 @@ type Pending = (SignIn, oneshot::Sender<Recorded>);
 /// serves the requests).
 pub struct SignInWriter {
     pool: sqlx::PgPool,
-    hashes: HashBacklog,
+    hashes_waiting: HashQueue,
     queue: OnceLock<mpsc::UnboundedSender<Pending>>,
 }
 
 impl SignInWriter {
-    pub fn new(pool: sqlx::PgPool, hashes: HashBacklog) -> Self {
-        Self { pool, hashes, queue: OnceLock::new() }
+    pub fn new(pool: sqlx::PgPool, hashes_waiting: HashQueue) -> Self {
+        Self { pool, hashes_waiting, queue: OnceLock::new() }
     }
 
     /// Records one sign-in and answers once its batch is committed.
@@ -75,7 +76,7 @@ impl SignInWriter {
     fn queue(&self) -> &mpsc::UnboundedSender<Pending> {
         self.queue.get_or_init(|| {
             let (queue, pending) = mpsc::unbounded_channel();
-            tokio::spawn(write_batches(self.pool.clone(), pending, self.hashes.clone()));
+            tokio::spawn(write_batches(self.pool.clone(), pending, self.hashes_waiting.clone()));
             queue
         })
     }
@@ -83,7 +84,7 @@ impl SignInWriter {
 
 /// The writer task: gathers a batch, writes it, answers everyone in it; until every
 /// `SignInWriter` is dropped.
-async fn write_batches(pool: sqlx::PgPool, mut pending: mpsc::UnboundedReceiver<Pending>, hashes: HashBacklog) {
+async fn write_batches(pool: sqlx::PgPool, mut pending: mpsc::UnboundedReceiver<Pending>, hashes_waiting: HashQueue) {
     let mut held_over = None;
     loop {
         let first = match held_over.take() {
@@ -93,26 +94,26 @@ async fn write_batches(pool: sqlx::PgPool, mut pending: mpsc::UnboundedReceiver<
                 None => return,
             },
         };
-        let (batch, next) = gather(first, &mut pending, &hashes).await;
+        let (batch, next) = gather(first, &mut pending, &hashes_waiting).await;
         held_over = next;
         write(&pool, batch).await;
     }
 }
 
 /// A batch starting with `first`: whatever is already waiting, plus what arrives within
-/// `LINGER` while hashes are still running. One account appears once in a batch (one statement
+/// `LINGER` while hashes are queued. One account appears once in a batch (one statement
 /// updates a row once), so a second sign-in of the same account is held over for the next one.
 async fn gather(
     first: Pending,
     pending: &mut mpsc::UnboundedReceiver<Pending>,
-    hashes: &HashBacklog,
+    hashes_waiting: &HashQueue,
 ) -> (Vec<Pending>, Option<Pending>) {
     let deadline = Instant::now() + LINGER;
     let mut batch = vec![first];
     while batch.len() < MAX_BATCH {
         let next = match pending.try_recv() {
             Ok(sign_in) => sign_in,
-            Err(_) if hashes.is_empty() => break,
+            Err(_) if hashes_waiting.is_empty() => break,
             Err(_) => match tokio::time::timeout_at(deadline, pending.recv()).await {
                 Ok(Some(sign_in)) => sign_in,
                 Ok(None) | Err(_) => break,
@@ -127,94 +128,93 @@ async fn gather(
 }
 
 /// Writes one batch and answers each sign-in in it.
-async fn write(pool: &sqlx::PgPool, batch: Vec<Pending>) {
+async fn write(pool: &sqlx::PgPool, mut batch: Vec<Pending>) {
     metrics::histogram!("sign_in_batch_size").record(batch.len() as f64);
-    let mut columns = Columns::with_capacity(batch.len());
-    let mut replies = Vec::with_capacity(batch.len());
-    for (sign_in, reply) in batch {
-        replies.push((sign_in.user_id, reply));
-        columns.push(sign_in);
+    // Rows are locked in the order of the arrays: in id order, two instances writing batches
+    // with the same accounts wait for each other instead of deadlocking.
+    batch.sort_unstable_by_key(|(sign_in, _)| sign_in.user_id);
+    let mut recorded = run(pool, &batch).await;
+    if recorded.as_ref().is_err_and(is_deadlock) {
+        recorded = run(pool, &batch).await;
     }
-    let rows = sqlx::query(RECORD_SIGN_INS)
-        .bind(columns.user_ids)
-        .bind(columns.ats)
-        .bind(columns.new_password_hashes)
-        .bind(columns.refresh_tokens)
-        .bind(columns.refresh_expiries)
-        .bind(columns.refresh_jtis)
-        .fetch_all(pool)
-        .await
-        .map_err(|error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))));
-    let users: Result<Vec<user::Model>, DbErr> = rows.and_then(|rows| {
-        rows.into_iter().map(|row| user::Model::from_query_result(&QueryResult::from(row), "")).collect()
-    });
+    let users: Result<Vec<user::Model>, DbErr> =
+        recorded.map_err(|error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))).and_then(|rows| {
+            rows.into_iter().map(|row| user::Model::from_query_result(&QueryResult::from(row), "")).collect()
+        });
     let mut signed_in: HashMap<i64, user::Model> = match users {
         Ok(users) => users.into_iter().map(|user| (user.id, user)).collect(),
         Err(error) => {
-            for (_, reply) in replies {
+            for (_, reply) in batch {
                 let _ = reply.send(Err(error.clone()));
             }
             return;
         }
     };
-    for (user_id, reply) in replies {
-        let _ = reply.send(Ok(signed_in.remove(&user_id)));
+    for (sign_in, reply) in batch {
+        let _ = reply.send(Ok(signed_in.remove(&sign_in.user_id)));
     }
 }
 
-/// A batch as the statement's six array parameters.
-struct Columns {
-    user_ids: Vec<i64>,
-    ats: Vec<DateTime<Utc>>,
-    new_password_hashes: Vec<Option<String>>,
-    refresh_tokens: Vec<String>,
-    refresh_expiries: Vec<DateTime<Utc>>,
-    refresh_jtis: Vec<String>,
+/// One sign-in by the one-row statement, more by the array one (which costs PostgreSQL more
+/// for one row and less per row from two on).
+async fn run(pool: &sqlx::PgPool, batch: &[Pending]) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
+    if let [(sign_in, _)] = batch {
+        return sqlx::query(RECORD_SIGN_IN)
+            .bind(sign_in.user_id)
+            .bind(sign_in.at)
+            .bind(sign_in.new_password_hash.as_deref())
+            .bind(&sign_in.refresh_token)
+            .bind(sign_in.refresh_expires_at)
+            .bind(&sign_in.refresh_jti)
+            .fetch_all(pool)
+            .await;
+    }
+    let sign_ins = || batch.iter().map(|(sign_in, _)| sign_in);
+    sqlx::query(RECORD_SIGN_INS)
+        .bind(sign_ins().map(|sign_in| sign_in.user_id).collect::<Vec<_>>())
+        .bind(sign_ins().map(|sign_in| sign_in.at).collect::<Vec<_>>())
+        .bind(sign_ins().map(|sign_in| sign_in.new_password_hash.as_deref()).collect::<Vec<_>>())
+        .bind(sign_ins().map(|sign_in| sign_in.refresh_token.as_str()).collect::<Vec<_>>())
+        .bind(sign_ins().map(|sign_in| sign_in.refresh_expires_at).collect::<Vec<_>>())
+        .bind(sign_ins().map(|sign_in| sign_in.refresh_jti.as_str()).collect::<Vec<_>>())
+        .fetch_all(pool)
+        .await
 }
 
-impl Columns {
-    fn with_capacity(capacity: usize) -> Self {
-        Self {
-            user_ids: Vec::with_capacity(capacity),
-            ats: Vec::with_capacity(capacity),
-            new_password_hashes: Vec::with_capacity(capacity),
-            refresh_tokens: Vec::with_capacity(capacity),
-            refresh_expiries: Vec::with_capacity(capacity),
-            refresh_jtis: Vec::with_capacity(capacity),
-        }
-    }
-
-    fn push(&mut self, sign_in: SignIn) {
-        self.user_ids.push(sign_in.user_id);
-        self.ats.push(sign_in.at);
-        self.new_password_hashes.push(sign_in.new_password_hash);
-        self.refresh_tokens.push(sign_in.refresh_token);
-        self.refresh_expiries.push(sign_in.refresh_expires_at);
-        self.refresh_jtis.push(sign_in.refresh_jti);
-    }
+fn is_deadlock(error: &sqlx::Error) -> bool {
+    error.as_database_error().and_then(|error| error.code()).is_some_and(|code| code == "40P01")
 }
 
-/// $1–$6: one array per `SignIn` field, one element per sign-in. The accounts are locked in id
-/// order first, so two instances writing overlapping batches cannot deadlock. An account that
-/// was deleted is not locked, not updated and gets no token row.
-const RECORD_SIGN_INS: &str = r#"WITH sign_in AS (
-    SELECT *
-    FROM unnest($1::int8[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
-        AS sign_in (user_id, at, new_password, token, expires_at, jti)
-), locked AS (
-    SELECT "id" FROM "users" WHERE "id" IN (SELECT user_id FROM sign_in) ORDER BY "id" FOR NO KEY UPDATE
-), signed_in AS (
+/// One sign-in: $1 the account, $2 the time, $3 the new hash or NULL, $4–$6 the refresh token,
+/// its expiry and jti. The insert reads the updated row, so a deleted account gets neither.
+const RECORD_SIGN_IN: &str = r#"WITH signed_in AS (
+    UPDATE "users"
+    SET "last_login" = $2,
+        "password" = COALESCE($3, "password"),
+        "updated_at" = CASE WHEN $3::text IS NULL THEN "updated_at" ELSE $2 END
+    WHERE "id" = $1
+    RETURNING *
+), outstanding AS (
+    INSERT INTO "token_blacklist_outstandingtoken" ("token", "created_at", "expires_at", "user_id", "jti")
+    SELECT $4, $2, $5, "id", $6 FROM signed_in
+)
+SELECT * FROM signed_in"#;
+
+/// Several sign-ins: the same six parameters as arrays, one element per sign-in, sorted by account.
+const RECORD_SIGN_INS: &str = r#"WITH signed_in AS (
     UPDATE "users"
     SET "last_login" = sign_in.at,
         "password" = COALESCE(sign_in.new_password, "users"."password"),
         "updated_at" = CASE WHEN sign_in.new_password IS NULL THEN "users"."updated_at" ELSE sign_in.at END
-    FROM sign_in JOIN locked ON locked.id = sign_in.user_id
-    WHERE "users"."id" = locked.id
+    FROM unnest($1::int8[], $2::timestamptz[], $3::text[]) AS sign_in (user_id, at, new_password)
+    WHERE "users"."id" = sign_in.user_id
     RETURNING "users".*
 ), outstanding AS (
     INSERT INTO "token_blacklist_outstandingtoken" ("token", "created_at", "expires_at", "user_id", "jti")
-    SELECT sign_in.token, sign_in.at, sign_in.expires_at, signed_in.id, sign_in.jti
-    FROM sign_in JOIN signed_in ON signed_in.id = sign_in.user_id
+    SELECT token.token, token.at, token.expires_at, token.user_id, token.jti
+    FROM unnest($1::int8[], $2::timestamptz[], $4::text[], $5::timestamptz[], $6::text[])
+        AS token (user_id, at, token, expires_at, jti)
+    WHERE token.user_id IN (SELECT "id" FROM signed_in)
 )
 SELECT * FROM signed_in"#;
 
@@ -241,9 +241,9 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn with_no_hash_running_a_batch_takes_what_is_waiting_and_goes() {
+    async fn with_no_hash_queued_a_batch_takes_what_is_waiting_and_goes() {
         let (queue, mut pending) = mpsc::unbounded_channel();
-        let hashes = HashBacklog::default();
+        let hashes = HashQueue::default();
         queue.send(sign_in(2).0).unwrap();
         let later = queue.clone();
         tokio::spawn(async move {
@@ -258,10 +258,9 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn while_hashes_run_a_batch_waits_up_to_the_linger_for_more() {
+    async fn while_hashes_are_queued_a_batch_waits_up_to_the_linger_for_more() {
         let (queue, mut pending) = mpsc::unbounded_channel();
-        let hashes = HashBacklog::default();
-        let _running = hashes.enter();
+        let hashes = HashQueue::of_length(1);
         let later = queue.clone();
         tokio::spawn(async move {
             tokio::time::sleep(LINGER / 2).await;
@@ -281,7 +280,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_second_sign_in_of_one_account_waits_for_the_next_batch() {
         let (queue, mut pending) = mpsc::unbounded_channel();
-        let hashes = HashBacklog::default();
+        let hashes = HashQueue::default();
         for user_id in [2, 1, 3] {
             queue.send(sign_in(user_id).0).unwrap();
         }
@@ -297,7 +296,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_batch_holds_at_most_max_batch_sign_ins() {
         let (queue, mut pending) = mpsc::unbounded_channel();
-        let hashes = HashBacklog::default();
+        let hashes = HashQueue::default();
         for user_id in 1..=(MAX_BATCH as i64 + 5) {
             queue.send(sign_in(user_id).0).unwrap();
         }

@@ -55,8 +55,7 @@ type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: mpsc::Sender<Job>,
-    waiting: Arc<AtomicUsize>,
-    backlog: HashBacklog,
+    waiting: HashQueue,
     /// A real hash of a random password, verified when the account does not exist so that
     /// "no such user" takes as long as "wrong password". Made on first use, not at start-up.
     dummy_hash: Arc<OnceCell<String>>,
@@ -71,25 +70,25 @@ impl PasswordHasher {
     pub fn with_nice(concurrency: usize, nice: i32) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
-        let waiting = Arc::new(AtomicUsize::new(0));
+        let waiting = HashQueue::default();
         for _ in 0..concurrency.max(1) {
-            let (queue, waiting) = (Arc::clone(&queue), Arc::clone(&waiting));
+            let (queue, waiting) = (Arc::clone(&queue), Arc::clone(&waiting.0));
             std::thread::Builder::new()
                 .name("password-hash".into())
                 .spawn(move || hashing_thread(&queue, &waiting, nice))
                 .expect("cannot start a password hashing thread");
         }
-        Self { jobs, waiting, backlog: HashBacklog::default(), dummy_hash: Arc::new(OnceCell::new()) }
+        Self { jobs, waiting, dummy_hash: Arc::new(OnceCell::new()) }
     }
 
     /// Hashes waiting for a free thread (for metrics).
     pub fn queue_depth(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
+        self.waiting.len()
     }
 
-    /// The hashes queued or running, as a handle that can be read later.
-    pub fn backlog(&self) -> HashBacklog {
-        self.backlog.clone()
+    /// The hashes waiting for a free thread, as a handle that can be read later.
+    pub fn queue(&self) -> HashQueue {
+        self.waiting.clone()
     }
 
     /// Hashes a new password with the current parameters.
@@ -114,49 +113,39 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut [Block]) -> T + Send + 'static) -> AppResult<T> {
         let (reply, answer) = oneshot::channel();
-        let in_backlog = self.backlog.enter();
         let job: Job = Box::new(move |memory| {
             // The caller gave up while queued (client gone, deadline): nobody wants the answer.
             if !reply.is_closed() {
-                let answer = work(memory);
-                // Out of the backlog before the caller hears back, so that what it does next
-                // sees only the hashes still to come.
-                drop(in_backlog);
-                let _ = reply.send(answer);
+                let _ = reply.send(work(memory));
             }
         });
-        self.waiting.fetch_add(1, Ordering::Relaxed);
+        self.waiting.0.fetch_add(1, Ordering::Relaxed);
         if self.jobs.send(job).is_err() {
-            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            self.waiting.0.fetch_sub(1, Ordering::Relaxed);
             return Err(anyhow::anyhow!("password hashing threads are gone").into());
         }
         answer.await.map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing failed")))
     }
 }
 
-/// Hashes queued or running in one `PasswordHasher`: while there are some, more sign-ins are
-/// on their way (see `session::sign_in_writer`).
+/// Hashes waiting for a free hashing thread. While there are some, every thread is busy and more
+/// sign-ins are on their way (see `service::sign_in_writer`).
 #[derive(Clone, Default)]
-pub struct HashBacklog(Arc<AtomicUsize>);
+pub struct HashQueue(Arc<AtomicUsize>);
 
-impl HashBacklog {
+impl HashQueue {
+    pub fn len(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.0.load(Ordering::Relaxed) == 0
+        self.len() == 0
     }
 
-    /// Counts one hash until the returned guard is dropped (also when its job is dropped unrun
-    /// or panics).
-    pub(crate) fn enter(&self) -> InBacklog {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        InBacklog(Arc::clone(&self.0))
-    }
-}
-
-pub(crate) struct InBacklog(Arc<AtomicUsize>);
-
-impl Drop for InBacklog {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+    /// A queue that reads as `waiting` hashes long, for tests.
+    #[cfg(test)]
+    pub(crate) fn of_length(waiting: usize) -> Self {
+        Self(Arc::new(AtomicUsize::new(waiting)))
     }
 }
 
