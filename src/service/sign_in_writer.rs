@@ -15,7 +15,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, OnceLock},
+    sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
@@ -36,7 +36,7 @@ pub const LINGER: Duration = Duration::from_millis(15);
 pub const MAX_BATCH: usize = 32;
 
 /// One sign-in to record.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SignIn {
     pub user_id: i64,
     pub at: DateTime<Utc>,
@@ -53,16 +53,16 @@ pub type Recorded = Result<Option<user::Model>, DbErr>;
 type Pending = (SignIn, oneshot::Sender<Recorded>);
 
 /// Hands sign-ins to one writer task per process, started on first use (on the runtime that
-/// serves the requests).
+/// serves the requests) and again if it ever stopped.
 pub struct SignInWriter {
     pool: sqlx::PgPool,
     hashes_waiting: HashQueue,
-    queue: OnceLock<mpsc::UnboundedSender<Pending>>,
+    queue: Mutex<Option<mpsc::UnboundedSender<Pending>>>,
 }
 
 impl SignInWriter {
     pub fn new(pool: sqlx::PgPool, hashes_waiting: HashQueue) -> Self {
-        Self { pool, hashes_waiting, queue: OnceLock::new() }
+        Self { pool, hashes_waiting, queue: Mutex::new(None) }
     }
 
     /// Records one sign-in and answers once its batch is committed.
@@ -73,12 +73,16 @@ impl SignInWriter {
         answer.await.map_err(|_| writer_gone())?
     }
 
-    fn queue(&self) -> &mpsc::UnboundedSender<Pending> {
-        self.queue.get_or_init(|| {
-            let (queue, pending) = mpsc::unbounded_channel();
-            tokio::spawn(write_batches(self.pool.clone(), pending, self.hashes_waiting.clone()));
-            queue
-        })
+    fn queue(&self) -> mpsc::UnboundedSender<Pending> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*queue {
+            Some(running) if !running.is_closed() => running.clone(),
+            _ => {
+                let (started, pending) = mpsc::unbounded_channel();
+                tokio::spawn(write_batches(self.pool.clone(), pending, self.hashes_waiting.clone()));
+                queue.insert(started).clone()
+            }
+        }
     }
 }
 
