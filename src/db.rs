@@ -1,10 +1,10 @@
 //! Opening the database and bringing its schema up to date.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, sqlx};
 
 use crate::config::Config;
 
@@ -44,6 +44,12 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<DatabaseCon
     let db =
         Database::connect(options).await.with_context(|| format!("cannot open the database at {}", redact_url(url)))?;
     Ok(db)
+}
+
+/// A query sent straight through sqlx that failed, in the shape SeaORM reports it: the mapping
+/// to `AppError` (a lost connection is 503, not 500) reads that shape.
+pub fn query_failed(error: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs.

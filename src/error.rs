@@ -290,14 +290,14 @@ impl From<redis::RedisError> for AppError {
 
 #[cfg(test)]
 mod tests {
-    use std::{io, sync::Arc};
+    use std::io;
 
-    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    use sea_orm::sqlx;
 
     use super::*;
 
     fn query_failed(error: sqlx::Error) -> AppError {
-        DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))).into()
+        crate::db::query_failed(error).into()
     }
 
     #[test]

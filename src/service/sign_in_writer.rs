@@ -15,19 +15,19 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Mutex, PoisonError},
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
 use entity::user;
-use sea_orm::{DbErr, FromQueryResult, QueryResult, RuntimeErr, sqlx};
+use sea_orm::{DbErr, FromQueryResult, QueryResult, sqlx};
 use tokio::{
     sync::{mpsc, oneshot},
     time::Instant,
 };
 
-use crate::service::password::HashQueue;
+use crate::{db, service::password::HashQueue};
 
 /// The longest a sign-in waits for others to share its write, while hashes are queued: about one
 /// hash time (12–20 ms on the benchmark's machines), so each hashing thread adds about one.
@@ -141,10 +141,9 @@ async fn write(pool: &sqlx::PgPool, mut batch: Vec<Pending>) {
     if recorded.as_ref().is_err_and(is_deadlock) {
         recorded = run(pool, &batch).await;
     }
-    let users: Result<Vec<user::Model>, DbErr> =
-        recorded.map_err(|error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))).and_then(|rows| {
-            rows.into_iter().map(|row| user::Model::from_query_result(&QueryResult::from(row), "")).collect()
-        });
+    let users: Result<Vec<user::Model>, DbErr> = recorded.map_err(db::query_failed).and_then(|rows| {
+        rows.into_iter().map(|row| user::Model::from_query_result(&QueryResult::from(row), "")).collect()
+    });
     let mut signed_in: HashMap<i64, user::Model> = match users {
         Ok(users) => users.into_iter().map(|user| (user.id, user)).collect(),
         Err(error) => {

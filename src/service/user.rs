@@ -1,12 +1,12 @@
 //! Accounts: lookup by phone, existence checks, and registration behind a verified OTP session.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use chrono::Utc;
 use entity::user;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QuerySelect, QueryTrait, RuntimeErr, SqlErr, Statement, TransactionTrait, sqlx,
+    EntityTrait, QueryFilter, QuerySelect, QueryTrait, SqlErr, Statement, TransactionTrait, sqlx,
 };
 
 use crate::{
@@ -124,7 +124,7 @@ async fn password_by_phone(db: &DatabaseConnection, phone: &str) -> Result<Optio
             return row.map(|row| row.try_get_by_index(0)).transpose();
         }
     };
-    found.map_err(|error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))))
+    found.map_err(crate::db::query_failed)
 }
 
 /// `SELECT password FROM users WHERE phone_number = ? LIMIT ?` in the backend's dialect, built
