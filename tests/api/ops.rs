@@ -335,3 +335,57 @@ async fn close_connections_of(app: &TestApp) {
     admin.close().await.unwrap();
     assert!(!closed.is_empty(), "the app held no connection to close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_look_ups_lease_at_most_half_the_pool_and_give_it_back_when_idle() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let leases = app.state.leases.clone().expect("on PostgreSQL look-ups use leases");
+    assert_eq!(leases.limit(), app.state.config.db_max_connections as usize / 2);
+    app.register("+998901234567").await;
+
+    // Check-user and login/check at once, for an account that exists and one that does not.
+    let look_ups = (0..24).map(|n| {
+        let phone = if n % 2 == 0 { "+998901234567" } else { "+998901234568" };
+        app.post(if n % 3 == 0 { "login/check/" } else { "check-user/" }, json!({"phone_number": phone}))
+    });
+    let answers = futures::future::join_all(look_ups).await;
+    for (n, answer) in answers.iter().enumerate() {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert_eq!(answer.body["exists"], n % 2 == 0, "{}", answer.body);
+    }
+    let out = leases.leased();
+    assert!((1..=leases.limit()).contains(&out), "{out} leases out");
+
+    // The rest of the pool serves everything else meanwhile.
+    let login = app.post("login/", json!({"phone_number": "+998901234567", "password": PASSWORD})).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+
+    // Unused, the leases go back to the pool.
+    tokio::time::sleep(PING_IF_IDLE_FOR * 3).await;
+    assert_eq!(leases.leased(), 0);
+    let again = app.post("check-user/", json!({"phone_number": "+998901234567"})).await;
+    assert_eq!(again.body, json!({"success": true, "exists": true, "phone_number": "+998901234567"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_cancelled_on_a_leased_connection_gives_the_lease_back() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let leases = app.state.leases.clone().expect("on PostgreSQL look-ups use leases");
+
+    // A read abandoned halfway (a client gone, a deadline) leaves its connection mid-statement.
+    let mut connection = leases.connection().await.unwrap();
+    assert_eq!(leases.leased(), 1);
+    let slow = sea_orm::sqlx::query("SELECT pg_sleep(5)").execute(&mut *connection);
+    assert!(tokio::time::timeout(Duration::from_millis(100), slow).await.is_err());
+    drop(connection);
+    assert_eq!(leases.leased(), 0, "the half-used connection went back to the pool, not to the next read");
+
+    // Reads that fail give the lease back too; the next one gets a working connection.
+    let mut connection = leases.connection().await.unwrap();
+    assert!(sea_orm::sqlx::query("SELECT no_such_column FROM users").execute(&mut *connection).await.is_err());
+    drop(connection);
+    assert_eq!(leases.leased(), 0);
+    let answer = app.post("check-user/", json!({"phone_number": "+998901234567"})).await;
+    assert_eq!(answer.body, json!({"success": true, "exists": false, "phone_number": "+998901234567"}));
+    assert_eq!(leases.leased(), 1, "a successful read keeps its lease for the next one");
+}
