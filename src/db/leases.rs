@@ -89,19 +89,18 @@ impl Leases {
         if let Some(lease) = fresh {
             return Ok(Leased { leases: Arc::clone(&self.0), held: Held::Lease(Some(lease)) });
         }
-        match self.0.pool.acquire().await {
-            Ok(connection) if may_lease => Ok(Leased {
-                leases: Arc::clone(&self.0),
-                held: Held::Lease(Some(Lease { connection, leased_at: now, used_at: now })),
-            }),
-            Ok(connection) => Ok(Leased { leases: Arc::clone(&self.0), held: Held::Pooled(connection) }),
-            Err(error) => {
-                if may_lease {
-                    self.0.lock().out -= 1;
-                }
-                Err(error)
+        let reserved = may_lease.then(|| Reserved(&self.0));
+        // If the pool fails, or the caller stops waiting for it, `reserved` gives its place up.
+        let connection = self.0.pool.acquire().await?;
+        let held = match reserved {
+            Some(reserved) => {
+                // The new lease counts from here; `Leased` gives the place up when it ends.
+                std::mem::forget(reserved);
+                Held::Lease(Some(Lease { connection, leased_at: now, used_at: now }))
             }
-        }
+            None => Held::Pooled(connection),
+        };
+        Ok(Leased { leases: Arc::clone(&self.0), held })
     }
 
     /// Connections on lease now, in use or idle.
@@ -112,6 +111,15 @@ impl Leases {
     /// The most connections on lease at once.
     pub fn limit(&self) -> usize {
         self.0.max
+    }
+}
+
+/// A place on lease, counted while its connection is awaited from the pool.
+struct Reserved<'a>(&'a Shared);
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.0.lock().out -= 1;
     }
 }
 

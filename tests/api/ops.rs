@@ -388,4 +388,18 @@ async fn a_read_cancelled_on_a_leased_connection_gives_the_lease_back() {
     let answer = app.post("check-user/", json!({"phone_number": "+998901234567"})).await;
     assert_eq!(answer.body, json!({"success": true, "exists": false, "phone_number": "+998901234567"}));
     assert_eq!(leases.leased(), 1, "a successful read keeps its lease for the next one");
+
+    // A look-up that gives up while waiting for the pool leaves no lease counted.
+    tokio::time::sleep(PING_IF_IDLE_FOR * 3).await;
+    assert_eq!(leases.leased(), 0);
+    let pool = app.state.db.get_postgres_connection_pool();
+    let mut everything = Vec::new();
+    for _ in 0..app.state.config.db_max_connections {
+        everything.push(pool.acquire().await.unwrap());
+    }
+    assert!(tokio::time::timeout(Duration::from_millis(100), leases.connection()).await.is_err());
+    assert_eq!(leases.leased(), 0);
+    drop(everything);
+    let answer = app.post("check-user/", json!({"phone_number": "+998901234567"})).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
