@@ -6,7 +6,6 @@ use sea_orm::{DatabaseConnection, DbBackend};
 
 use crate::{
     config::Config,
-    db::leases::Leases,
     service::{password::PasswordHasher, sign_in_writer::SignInWriter, token::TokenService},
     sms::SmsSender,
     store::Store,
@@ -25,8 +24,6 @@ pub struct Services {
     pub passwords: PasswordHasher,
     /// On PostgreSQL, sign-ins are written in batches (`service::sign_in_writer`).
     pub sign_ins: Option<SignInWriter>,
-    /// On PostgreSQL, account look-ups read on leased connections (`db::leases`).
-    pub leases: Option<Leases>,
     pub tokens: TokenService,
     /// Outgoing HTTP (captcha verification), with the provider timeout.
     pub http: reqwest::Client,
@@ -37,12 +34,8 @@ impl AppState {
     pub fn new(config: Config, db: DatabaseConnection, store: Store) -> Self {
         let sms = SmsSender::from_config(&config);
         let passwords = PasswordHasher::with_nice(config.password_hash_concurrency, config.password_hash_nice);
-        let on_postgres = db.get_database_backend() == DbBackend::Postgres;
-        let sign_ins =
-            on_postgres.then(|| SignInWriter::new(db.get_postgres_connection_pool().clone(), passwords.queue()));
-        // At most half the pool, so logins, sign-ins and everything else keep the other half.
-        let leases = on_postgres
-            .then(|| Leases::new(db.get_postgres_connection_pool().clone(), config.db_max_connections as usize / 2));
+        let sign_ins = (db.get_database_backend() == DbBackend::Postgres)
+            .then(|| SignInWriter::new(db.get_postgres_connection_pool().clone(), passwords.queue()));
         let tokens = TokenService::new(&config);
         let timeout = std::time::Duration::from_secs(config.sms_timeout_secs);
         let http = reqwest::Client::builder()
@@ -50,7 +43,7 @@ impl AppState {
             .connect_timeout(timeout)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self(Arc::new(Services { config, db, store, sms, passwords, sign_ins, leases, tokens, http }))
+        Self(Arc::new(Services { config, db, store, sms, passwords, sign_ins, tokens, http }))
     }
 
     /// Opens the database (running migrations) and the store that `config` names.

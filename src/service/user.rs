@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 use chrono::Utc;
 use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, SqlErr, Statement, TransactionTrait, sqlx,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QuerySelect, QueryTrait, SqlErr, Statement, TransactionTrait, sqlx,
 };
 
 use crate::{
@@ -90,7 +90,7 @@ pub async fn look_up_user(state: &AppState, phone_number: Option<String>) -> App
     };
     // Boxed: the driver's future is several kilobytes, and unboxed it made every layer above it
     // (handler, middleware, router) that large, each move a memcpy on every request.
-    let password = Box::pin(password_by_phone(state, phone.as_str())).await?;
+    let password = Box::pin(password_by_phone(&state.db, phone.as_str())).await?;
     Ok(UserLookup {
         exists: password.is_some(),
         has_password: password.as_deref().is_some_and(user::is_usable_password),
@@ -102,30 +102,20 @@ const PASSWORD_BY_PHONE_LIMIT: u64 = 1;
 
 /// The stored password of the account with this phone number, if there is one.
 ///
-/// Sent straight through sqlx: `query_one_raw` wraps the driver's future in three more (two
-/// trace-level `#[instrument]` wrappers and an `async` block), each moved whole when it is
-/// awaited, and under callgrind those copies and the conversion of SeaORM's values cost
-/// check-user more instructions than the driver's own work. On PostgreSQL it reads on a leased
-/// connection, which saves the pool's test round trip after every read (`db::leases`).
-async fn password_by_phone(state: &AppState, phone: &str) -> Result<Option<String>, DbErr> {
-    let db = &state.db;
+/// Sent straight through the sqlx pool that SeaORM holds. `query_one_raw` wraps the driver's
+/// future in three more (two trace-level `#[instrument]` wrappers and an `async` block), each
+/// moved whole when it is awaited: under callgrind those copies and the conversion of SeaORM's
+/// values cost check-user more instructions than the driver's own work.
+async fn password_by_phone(db: &DatabaseConnection, phone: &str) -> Result<Option<String>, DbErr> {
     let backend = db.get_database_backend();
     let sql = password_by_phone_sql(backend);
     let limit = PASSWORD_BY_PHONE_LIMIT as i64;
     // With the sqlx-postgres and sqlx-sqlite features only, the backend names the pool's type.
-    let found = match (backend, &state.leases) {
-        (DbBackend::Postgres, Some(leases)) => {
-            let mut connection = leases.connection().await.map_err(crate::db::query_failed)?;
-            let found = sqlx::query_scalar(sql).bind(phone).bind(limit).fetch_optional(&mut *connection).await;
-            if found.is_ok() {
-                connection.keep();
-            }
-            found
-        }
-        (DbBackend::Postgres, None) => {
+    let found = match backend {
+        DbBackend::Postgres => {
             sqlx::query_scalar(sql).bind(phone).bind(limit).fetch_optional(db.get_postgres_connection_pool()).await
         }
-        (DbBackend::Sqlite, _) => {
+        DbBackend::Sqlite => {
             sqlx::query_scalar(sql).bind(phone).bind(limit).fetch_optional(db.get_sqlite_connection_pool()).await
         }
         _ => {

@@ -1,7 +1,5 @@
 //! Opening the database and bringing its schema up to date.
 
-pub mod leases;
-
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
