@@ -72,7 +72,7 @@ impl PasswordHasher {
         let queue = Arc::new(Mutex::new(queue));
         let waiting = HashQueue::default();
         for _ in 0..concurrency.max(1) {
-            let (queue, waiting) = (Arc::clone(&queue), Arc::clone(&waiting.0));
+            let (queue, waiting) = (Arc::clone(&queue), waiting.clone());
             std::thread::Builder::new()
                 .name("password-hash".into())
                 .spawn(move || hashing_thread(&queue, &waiting, nice))
@@ -119,9 +119,9 @@ impl PasswordHasher {
                 let _ = reply.send(work(memory));
             }
         });
-        self.waiting.0.fetch_add(1, Ordering::Relaxed);
+        self.waiting.join();
         if self.jobs.send(job).is_err() {
-            self.waiting.0.fetch_sub(1, Ordering::Relaxed);
+            self.waiting.leave();
             return Err(anyhow::anyhow!("password hashing threads are gone").into());
         }
         answer.await.map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing failed")))
@@ -142,6 +142,16 @@ impl HashQueue {
         self.len() == 0
     }
 
+    /// A hash was handed to the threads.
+    fn join(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A hash left the queue: a thread took it, or it was never handed over.
+    fn leave(&self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// A queue that reads as `waiting` hashes long, for tests.
     #[cfg(test)]
     pub(crate) fn of_length(waiting: usize) -> Self {
@@ -150,13 +160,13 @@ impl HashQueue {
 }
 
 /// One hashing thread: takes jobs until every `PasswordHasher` clone is dropped.
-fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, waiting: &AtomicUsize, nice: i32) {
+fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, waiting: &HashQueue, nice: i32) {
     lower_thread_priority(nice);
     let mut memory: Option<Memory> = None;
     loop {
         let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(job) = job else { return };
-        waiting.fetch_sub(1, Ordering::Relaxed);
+        waiting.leave();
         let memory = memory.get_or_insert_with(new_memory);
         // A panicking job loses its answer (the caller sees an internal error), not the thread.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(memory)));
