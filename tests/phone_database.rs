@@ -1,0 +1,20 @@
+//! Deciding the default region's numbers in international form must not load `phonenumber`'s
+//! database of every region: it stays resident, about 7 MiB (bench/RESULTS.md, twelfth round).
+//! A test binary of its own, so no other test loads the database first.
+
+use once_cell::sync::Lazy;
+use phonenumber::{country, metadata::DATABASE};
+use tantana::domain::PhoneNumber;
+
+#[test]
+fn uzbek_numbers_with_their_country_code_leave_the_crates_database_unloaded() {
+    for input in ["+998901234567", "998901234567", "+998001234567", "+99890"] {
+        let _ = PhoneNumber::parse(input, country::Id::UZ);
+    }
+    assert!(Lazy::get(&DATABASE).is_none(), "the fast path loaded phonenumber's database");
+
+    // A national form goes through the crate, which loads it: the check above can tell.
+    let phone = PhoneNumber::parse("90 123 45 67", country::Id::UZ).expect("a valid national number");
+    assert_eq!(phone.as_str(), "+998901234567");
+    assert!(Lazy::get(&DATABASE).is_some());
+}
