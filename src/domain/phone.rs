@@ -1,5 +1,7 @@
 //! Phone numbers, parsed with the libphonenumber port and kept in E.164.
 
+use std::borrow::Cow;
+
 use phonenumber::country;
 
 use super::region_rules::RegionRules;
@@ -18,8 +20,9 @@ impl PhoneNumber {
         let input = input.trim();
         let rules = RegionRules::for_region(default_region);
         let decided_fast = |digits: &str| rules.as_ref().and_then(|rules| rules.decide(digits));
-        if let Some(digits) = input.strip_prefix('+')
-            && let Some(decision) = decided_fast(digits)
+        if let Some(written) = input.strip_prefix('+')
+            && let Some(digits) = grouped_digits(written)
+            && let Some(decision) = decided_fast(&digits)
         {
             return decision.map(Self).ok_or(InvalidPhoneNumber);
         }
@@ -61,6 +64,28 @@ impl PhoneNumber {
         let tail_start = self.0.len().saturating_sub(visible_tail).max(head);
         format!("{}{}{}", &self.0[..head], "*".repeat(tail_start - head), &self.0[tail_start..])
     }
+}
+
+/// The digits of `text` when it is digit groups separated by single spaces (`998 90 123 45 67`);
+/// `None` for anything else, which the crate parses. Not hyphens: the crate first reads a number
+/// with hyphens as an RFC 3966 one, and rejects some that it would accept with spaces
+/// (`+9989037287-95`).
+fn grouped_digits(text: &str) -> Option<Cow<'_, str>> {
+    let bytes = text.as_bytes();
+    if bytes.iter().all(u8::is_ascii_digit) {
+        return Some(Cow::Borrowed(text));
+    }
+    let between_digits =
+        |at: usize| at > 0 && bytes[at - 1].is_ascii_digit() && bytes.get(at + 1).is_some_and(u8::is_ascii_digit);
+    let mut digits = String::with_capacity(text.len());
+    for (at, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => digits.push(char::from(byte)),
+            b' ' if between_digits(at) => {}
+            _ => return None,
+        }
+    }
+    Some(Cow::Owned(digits))
 }
 
 impl std::fmt::Display for PhoneNumber {
@@ -124,18 +149,39 @@ mod tests {
         assert!(RegionRules::for_region(country::Id::UZ).is_some(), "UZ numbers must take the fast path");
         // A fixed linear congruential sequence: the same inputs on every run.
         let mut state: u64 = 0x5eed;
-        let mut next_digit = || {
+        let mut next = |below: u64| {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            char::from(b'0' + ((state >> 33) % 10) as u8)
+            (state >> 33) % below
         };
         let mut inputs = vec!["+998".to_string(), "+9989".to_string(), "+99800".to_string(), "+00998901234567".into()];
+        inputs.extend(
+            ["+998 90 123-45-67", "+998-901234567", "+ 998901234567", "+998 901234567 ", "+998 -90 123 45 67"]
+                .map(String::from),
+        );
+        inputs.extend(
+            ["+998  90 123 45 67", "+998 (90) 123-45-67", "+998 90 123 45 67-", "+998\t901234567"].map(String::from),
+        );
         for length in 0..=14 {
             for _ in 0..400 {
-                let national: String = (0..length).map(|_| next_digit()).collect();
+                let national: String = (0..length).map(|_| char::from(b'0' + next(10) as u8)).collect();
                 inputs.push(format!("+998{national}"));
                 inputs.push(format!("998{national}"));
                 inputs.push(format!("+7{national}"));
                 inputs.push(format!("+39{national}"));
+                // The same digits in groups, a separator (space, hyphen, or both) before some
+                // digits, the country code's included.
+                let mut grouped = String::from("+");
+                for (at, digit) in format!("998{national}").chars().enumerate() {
+                    match next(12) {
+                        _ if at == 0 => {}
+                        0 => grouped.push(' '),
+                        1 => grouped.push('-'),
+                        2 => grouped.push_str(" -"),
+                        _ => {}
+                    }
+                    grouped.push(digit);
+                }
+                inputs.push(grouped);
             }
         }
         let mut accepted = 0;
