@@ -1,6 +1,6 @@
 //! Deciding the default region's numbers in the contract's forms must not load `phonenumber`'s
-//! database of every region: it stays resident, about 7 MiB (bench/RESULTS.md, twelfth round).
-//! A test binary of its own, so no other test loads the database first.
+//! database of every region, which stays resident once loaded (2.5 MiB in the benchmark:
+//! bench/RESULTS.md, twelfth round). A test binary of its own, so no other test loads it first.
 
 use once_cell::sync::Lazy;
 use phonenumber::{country, metadata::DATABASE};
