@@ -26,20 +26,20 @@ const NATIONAL_LENGTHS: std::ops::RangeInclusive<usize> = 2..=17;
 /// A descriptor as text: the possible lengths and the national-number pattern, whitespace and
 /// all (the patterns are compiled in verbose mode).
 #[derive(Debug, Clone)]
-pub(super) struct RuleSource {
-    pub lengths: &'static [u16],
-    pub pattern: &'static str,
+struct RuleSource {
+    lengths: &'static [u16],
+    pattern: &'static str,
 }
 
 /// What the fast path needs of a region's metadata, before compiling.
 #[derive(Debug)]
-pub(super) struct RegionSource {
-    pub country_code: u16,
+struct RegionSource {
+    country_code: u16,
     /// An international dialling prefix the crate would strip after the `+` (a digits literal).
-    pub international_prefix: Option<&'static str>,
-    pub general: RuleSource,
+    international_prefix: Option<&'static str>,
+    general: RuleSource,
     /// Every number type; a number is valid when it matches the general rule and any of these.
-    pub types: Cow<'static, [RuleSource]>,
+    types: Cow<'static, [RuleSource]>,
 }
 
 impl RegionSource {
