@@ -2,8 +2,8 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p tantana -p migration \
-    && cp target/release/tantana target/release/migration /usr/local/bin/
+RUN cargo build --profile dist --locked -p tantana -p migration \
+    && cp target/dist/tantana target/dist/migration /usr/local/bin/
 
 FROM debian:bookworm-slim
 # CA certificates for the SMS provider and reCAPTCHA over HTTPS.

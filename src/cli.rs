@@ -11,7 +11,7 @@ use crate::{
     error::AppError,
     service::user::{CreateSuperuserInput, create_superuser},
     state::AppState,
-    store::Store,
+    store::{MemoryStore, Store},
 };
 
 /// `tantana migrate up|down|status` against the configured database.
@@ -50,7 +50,8 @@ pub async fn create_superuser_command(config: Config, args: SuperuserArgs) -> an
     };
     let db = db::connect(&config).await?;
     // The command touches no OTP state, so the in-process store is enough even in production.
-    let state = AppState::new(config, db, Store::Memory(Default::default()));
+    let store = Store::Memory(MemoryStore::new(config.store_memory_max_entries));
+    let state = AppState::new(config, db, store);
     let input = CreateSuperuserInput {
         phone_number: Some(phone_number),
         full_name: Some(full_name),
@@ -89,9 +90,107 @@ fn prompt_secret(prompt: &str) -> anyhow::Result<String> {
 
 /// `tantana check-config`: validates the environment and prints the effective configuration,
 /// secrets masked; a bad value has already stopped `Config::from_env` with the variable's name.
+/// `Secret` fields mask themselves; URLs lose their passwords, test numbers their codes.
 pub fn describe_config(config: &Config) -> String {
     let mut shown = config.clone();
-    shown.database_url = db::redact_url(&config.database_url);
-    shown.redis_url = config.redis_url.as_deref().map(db::redact_url);
+    shown.database_url = mask_url(&config.database_url);
+    shown.redis_url = config.redis_url.as_deref().map(mask_url);
+    if let Some(eskiz) = &mut shown.eskiz {
+        eskiz.base_url = mask_url(&eskiz.base_url);
+    }
+    if let Some(recaptcha) = &mut shown.recaptcha {
+        recaptcha.verify_url = mask_url(&recaptcha.verify_url);
+    }
+    // The number shows which review account is configured; its code would let anyone sign in.
+    for code in shown.otp.test_numbers.values_mut() {
+        *code = MASK.into();
+    }
     format!("{shown:#?}")
+}
+
+const MASK: &str = "***";
+
+/// Query parameters whose names contain one of these carry credentials (`password`,
+/// `sslpassword`, `passphrase`, `pwd`, `client_secret`, `token`, `api_key`, `sslkey`, …).
+const SECRET_PARAMETER_WORDS: [&str; 6] = ["pass", "pwd", "secret", "token", "key", "credential"];
+
+/// A URL with the password of its userinfo and the values of credential-like query parameters
+/// masked: `postgres://app:s3cret@db/app?sslpassword=x` → `postgres://app:***@db/app?sslpassword=***`.
+/// A password that should have been percent-encoded but was not (`/`, `?` or `@` in it) is
+/// still masked as a whole, never cut and shown in part.
+pub fn mask_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|index| index + 3) else {
+        return mask_query(url);
+    };
+    let (scheme, rest) = url.split_at(scheme_end);
+    // Userinfo ends at the last `@` before the query: a raw `/` or `@` in a password stays in it.
+    let before_query = rest.find(['?', '#']).unwrap_or(rest.len());
+    let at = rest[..before_query].rfind('@').or_else(|| {
+        // A raw `?` or `#` in the password: the `@` is after it, and no path came before it.
+        rest.rfind('@').filter(|&at| rest[..at].contains(':') && !rest[..at].contains('/'))
+    });
+    match at {
+        Some(at) => {
+            let (userinfo, after) = rest.split_at(at);
+            // Without a `:` the userinfo is a user name alone, which is no secret.
+            let user = match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:{MASK}"),
+                None => userinfo.to_string(),
+            };
+            format!("{scheme}{user}{}", mask_query(after))
+        }
+        None => format!("{scheme}{}", mask_query(rest)),
+    }
+}
+
+/// Masks the values of credential-like parameters in the query of `url`, keeping its fragment.
+fn mask_query(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (query, None),
+    };
+    let parameters: Vec<String> = query
+        .split('&')
+        .map(|parameter| match parameter.split_once('=') {
+            Some((name, _)) if is_secret_parameter(name) => format!("{name}={MASK}"),
+            _ => parameter.to_string(),
+        })
+        .collect();
+    let fragment = fragment.map(|fragment| format!("#{fragment}")).unwrap_or_default();
+    format!("{base}?{}{fragment}", parameters.join("&"))
+}
+
+fn is_secret_parameter(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_PARAMETER_WORDS.iter().any(|word| name.contains(word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_url;
+
+    #[test]
+    fn masks_passwords_in_userinfo_and_query() {
+        for (url, shown) in [
+            ("postgres://app:s3cret@db:5432/app", "postgres://app:***@db:5432/app"),
+            (
+                "postgres://app@db/app?password=s3cret&sslmode=require",
+                "postgres://app@db/app?password=***&sslmode=require",
+            ),
+            (
+                "postgres://db/app?SSLPassword=s3cret&application_name=a@b",
+                "postgres://db/app?SSLPassword=***&application_name=a@b",
+            ),
+            ("postgres://app:s3/cr@t@db/app", "postgres://app:***@db/app"),
+            ("postgres://app:s3?cret@db/app", "postgres://app:***@db/app"),
+            ("redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0"),
+            ("https://api.example/v1?api_key=s3cret#top", "https://api.example/v1?api_key=***#top"),
+            ("sqlite://tantana.sqlite3?mode=rwc", "sqlite://tantana.sqlite3?mode=rwc"),
+        ] {
+            assert_eq!(mask_url(url), shown, "{url}");
+        }
+    }
 }

@@ -89,6 +89,19 @@ struct RawConfig {
     jwt_refresh_ttl: u64,
     password_hash_concurrency: Option<usize>,
     password_hash_nice: Option<i32>,
+    password_hash_queue: Option<usize>,
+    #[serde(default = "defaults::otp_allowed_regions")]
+    otp_allowed_regions: String,
+    #[serde(default = "defaults::http_header_read_timeout_secs")]
+    http_header_read_timeout_secs: u64,
+    #[serde(default = "defaults::http_keepalive_timeout_secs")]
+    http_keepalive_timeout_secs: u64,
+    #[serde(default = "defaults::http_max_connections")]
+    http_max_connections: usize,
+    #[serde(default = "defaults::metrics_bind")]
+    metrics_bind: SocketAddr,
+    #[serde(default = "defaults::store_memory_max_entries")]
+    store_memory_max_entries: usize,
     log_format: Option<String>,
     aes_key: Option<Secret>,
     #[serde(default = "defaults::request_timeout_secs")]
@@ -118,6 +131,18 @@ struct RawConfig {
     rate_limit_login_lock_secs: u64,
     #[serde(default = "defaults::rate_limit_auth_per_ip_per_minute")]
     rate_limit_auth_per_ip_per_minute: u32,
+    #[serde(default = "defaults::rate_limit_lookup_per_ip_per_minute")]
+    rate_limit_lookup_per_ip_per_minute: u32,
+    #[serde(default = "defaults::rate_limit_ipv6_48_factor")]
+    rate_limit_ipv6_48_factor: u32,
+    #[serde(default = "defaults::rate_limit_sms_accounts_per_hour")]
+    rate_limit_sms_accounts_per_hour: u32,
+    #[serde(default = "defaults::rate_limit_sms_per_prefix_per_hour")]
+    rate_limit_sms_per_prefix_per_hour: u32,
+    #[serde(default = "defaults::rate_limit_sms_prefix_digits")]
+    rate_limit_sms_prefix_digits: usize,
+    #[serde(default = "defaults::rate_limit_password_per_account_per_hour")]
+    rate_limit_password_per_account_per_hour: u32,
     cors_allowed_origins: Option<String>,
     graphiql: Option<String>,
     graphql_introspection: Option<String>,
@@ -158,6 +183,48 @@ mod defaults {
     }
     pub fn rate_limit_auth_per_ip_per_minute() -> u32 {
         60
+    }
+    pub fn rate_limit_lookup_per_ip_per_minute() -> u32 {
+        60
+    }
+    pub fn rate_limit_ipv6_48_factor() -> u32 {
+        8
+    }
+    pub fn rate_limit_sms_accounts_per_hour() -> u32 {
+        1000
+    }
+    pub fn rate_limit_sms_per_prefix_per_hour() -> u32 {
+        30
+    }
+    /// Five national digits: a block of 10,000 numbers, the unit SMS pumping walks through.
+    pub fn rate_limit_sms_prefix_digits() -> usize {
+        5
+    }
+    pub fn rate_limit_password_per_account_per_hour() -> u32 {
+        20
+    }
+    pub fn otp_allowed_regions() -> String {
+        "UZ".into()
+    }
+    pub fn http_header_read_timeout_secs() -> u64 {
+        10
+    }
+    pub fn http_keepalive_timeout_secs() -> u64 {
+        60
+    }
+    pub fn http_max_connections() -> usize {
+        10_000
+    }
+    pub fn metrics_bind() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 9100))
+    }
+    /// About 200 bytes an entry: the in-process store stays near 20 MiB at most.
+    pub fn store_memory_max_entries() -> usize {
+        100_000
+    }
+    /// Hashes that may wait for a hashing thread: four per core.
+    pub fn password_hash_queue(cpus: usize) -> usize {
+        4 * cpus
     }
     /// HikariCP's pool-sizing rule, two connections per core plus one: queries beyond what the
     /// cores can run only queue inside PostgreSQL. On 2 cores, 5 instead of 16 connections cut
@@ -221,6 +288,16 @@ pub struct Config {
     pub jwt_access_ttl: u64,
     pub jwt_refresh_ttl: u64,
     pub password_hash_concurrency: usize,
+    /// Hash cost units that may wait for a hashing thread; beyond it, 503 at once.
+    pub password_hash_queue: usize,
+    /// Regions whose mobile numbers may receive a code (`OTP_ALLOWED_REGIONS`).
+    pub otp_allowed_regions: Vec<phonenumber::country::Id>,
+    /// Connection handling of the public listener.
+    pub http: HttpConfig,
+    /// Where `/metrics` is served when `DEBUG=false` (with `DEBUG=true` it is on the public port).
+    pub metrics_bind: SocketAddr,
+    /// Most entries the in-process store keeps; the soonest to expire are evicted first.
+    pub store_memory_max_entries: usize,
     /// Niceness of the hashing threads (0–19): higher favours cheap requests over logins.
     pub password_hash_nice: i32,
     pub log_format: LogFormat,
@@ -243,6 +320,17 @@ pub struct Config {
     pub graphiql: bool,
     /// Answer GraphQL introspection queries (`GRAPHQL_INTROSPECTION`, default on).
     pub graphql_introspection: bool,
+}
+
+/// Connection limits of the public listener.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// A request's headers must arrive within this.
+    pub header_read_timeout_secs: u64,
+    /// An idle kept-alive connection is closed after this.
+    pub keepalive_timeout_secs: u64,
+    /// Concurrent connections; more wait in the listen backlog for a free slot.
+    pub max_connections: usize,
 }
 
 /// Eskiz account and sender.
@@ -269,13 +357,25 @@ pub struct RecaptchaConfig {
 pub struct RateLimits {
     /// send-otp requests per client IP per hour.
     pub otp_per_ip_per_hour: u32,
-    /// SMS the whole deployment may send per hour (SMS pumping budget).
+    /// Registration SMS the whole deployment may send per hour (SMS pumping budget).
     pub sms_per_hour: u32,
     /// Failed password logins per account before it is locked for `login_lock_secs`.
     pub login_failures: u32,
     pub login_lock_secs: u64,
-    /// login and verify-otp requests per client IP per minute.
+    /// login, verify-otp and every other hashing request per client per minute.
     pub auth_per_ip_per_minute: u32,
+    /// check-user and loginCheck per client per minute, each GraphQL alias counted.
+    pub lookup_per_ip_per_minute: u32,
+    /// An IPv6 /48 may do this many times each per-client (/64) limit.
+    pub ipv6_48_factor: u32,
+    /// SMS per hour for codes to existing accounts (login, forgot_password), kept apart from
+    /// `sms_per_hour`, which registration codes spend.
+    pub sms_accounts_per_hour: u32,
+    /// Registration SMS per hour into one number block (the first `sms_prefix_digits` national digits).
+    pub sms_per_prefix_per_hour: u32,
+    pub sms_prefix_digits: usize,
+    /// Password-hashing requests (change, set, reset, register) per account per hour.
+    pub password_per_account_per_hour: u32,
 }
 
 /// One-time-code rules (contract §1, OTP).
@@ -346,6 +446,9 @@ impl RawConfig {
             }
             None => (Secret::new(random_secret()), true),
         };
+        if debug == Some(false) {
+            check_deployment_secret(secret_key.expose())?;
+        }
         let jwt_signing_key = self.jwt_signing_key.unwrap_or_else(|| secret_key.clone());
         let database_url = match self.database_url {
             Some(url) => url,
@@ -378,16 +481,43 @@ impl RawConfig {
         if self.otp_max_attempts == 0 {
             bail!("OTP_MAX_ATTEMPTS must be at least 1");
         }
-        // On/off switches read the same words as DEBUG and default to on.
+        // On/off switches read the same words as DEBUG. GraphiQL and introspection map the API
+        // for an attacker, so in production (DEBUG=false) they are off unless asked for.
+        let exploring_default = debug != Some(false);
         let switch = |name: &str, value: Option<&str>| -> anyhow::Result<bool> {
             match value.map(str::to_ascii_lowercase).as_deref() {
-                None | Some("1" | "true" | "yes" | "on") => Ok(true),
+                None => Ok(exploring_default),
+                Some("1" | "true" | "yes" | "on") => Ok(true),
                 Some("0" | "false" | "no" | "off") => Ok(false),
                 Some(other) => bail!("{name} must be true or false, got {other:?}"),
             }
         };
         let graphiql = switch("GRAPHIQL", self.graphiql.as_deref())?;
         let graphql_introspection = switch("GRAPHQL_INTROSPECTION", self.graphql_introspection.as_deref())?;
+        if debug == Some(false) && self.sms_backend.is_none() {
+            bail!("SMS_BACKEND must be set when DEBUG=false (console and file deliver no SMS)");
+        }
+        let otp_allowed_regions = parse_regions(&self.otp_allowed_regions)?;
+        if self.rate_limit_ipv6_48_factor == 0 {
+            bail!("RATE_LIMIT_IPV6_48_FACTOR must be at least 1");
+        }
+        if !(1..=12).contains(&self.rate_limit_sms_prefix_digits) {
+            bail!("RATE_LIMIT_SMS_PREFIX_DIGITS must be between 1 and 12");
+        }
+        for (name, value) in [
+            ("HTTP_HEADER_READ_TIMEOUT_SECS", self.http_header_read_timeout_secs),
+            ("HTTP_KEEPALIVE_TIMEOUT_SECS", self.http_keepalive_timeout_secs),
+        ] {
+            if value == 0 {
+                bail!("{name} must be at least 1 second");
+            }
+        }
+        if self.http_max_connections == 0 {
+            bail!("HTTP_MAX_CONNECTIONS must be at least 1");
+        }
+        if self.store_memory_max_entries == 0 {
+            bail!("STORE_MEMORY_MAX_ENTRIES must be at least 1");
+        }
         // NIST SP 800-63B: an account may be locked after at most 100 failed attempts.
         if !(1..=100).contains(&self.rate_limit_login_failures) {
             bail!("RATE_LIMIT_LOGIN_FAILURES must be between 1 and 100");
@@ -405,6 +535,8 @@ impl RawConfig {
         let password_hash_concurrency = count_or("PASSWORD_HASH_CONCURRENCY", self.password_hash_concurrency, cpus)?;
         let db_max_connections =
             count_or("DB_MAX_CONNECTIONS", self.db_max_connections, defaults::db_max_connections(cpus))?;
+        let password_hash_queue =
+            count_or("PASSWORD_HASH_QUEUE", self.password_hash_queue, defaults::password_hash_queue(cpus))?;
         let password_hash_nice = match self.password_hash_nice {
             // Negative values would raise hashing above requests, and need privileges anyway.
             Some(nice) if !(0..=19).contains(&nice) => bail!("PASSWORD_HASH_NICE must be between 0 and 19"),
@@ -446,6 +578,15 @@ impl RawConfig {
             jwt_access_ttl: self.jwt_access_ttl,
             jwt_refresh_ttl: self.jwt_refresh_ttl,
             password_hash_concurrency,
+            password_hash_queue,
+            otp_allowed_regions,
+            http: HttpConfig {
+                header_read_timeout_secs: self.http_header_read_timeout_secs,
+                keepalive_timeout_secs: self.http_keepalive_timeout_secs,
+                max_connections: self.http_max_connections,
+            },
+            metrics_bind: self.metrics_bind,
+            store_memory_max_entries: self.store_memory_max_entries,
             password_hash_nice,
             log_format: match self.log_format.as_deref() {
                 None => LogFormat::Text,
@@ -470,6 +611,12 @@ impl RawConfig {
                 login_failures: self.rate_limit_login_failures,
                 login_lock_secs: self.rate_limit_login_lock_secs,
                 auth_per_ip_per_minute: self.rate_limit_auth_per_ip_per_minute,
+                lookup_per_ip_per_minute: self.rate_limit_lookup_per_ip_per_minute,
+                ipv6_48_factor: self.rate_limit_ipv6_48_factor,
+                sms_accounts_per_hour: self.rate_limit_sms_accounts_per_hour,
+                sms_per_prefix_per_hour: self.rate_limit_sms_per_prefix_per_hour,
+                sms_prefix_digits: self.rate_limit_sms_prefix_digits,
+                password_per_account_per_hour: self.rate_limit_password_per_account_per_hour,
             },
             cors_allowed_origins: self
                 .cors_allowed_origins
@@ -534,6 +681,38 @@ fn parse_test_numbers(value: &str, region: phonenumber::country::Id) -> anyhow::
         numbers.insert(phone.as_str().to_string(), code.to_string());
     }
     Ok(numbers)
+}
+
+/// Django's deployment check security.W009: a production key must be long, varied and not
+/// the `startproject` placeholder.
+fn check_deployment_secret(key: &str) -> anyhow::Result<()> {
+    let distinct: std::collections::HashSet<char> = key.chars().collect();
+    if key.chars().count() < 50 || distinct.len() < 5 || key.starts_with("django-insecure-") {
+        bail!(
+            "SECRET_KEY is too weak for DEBUG=false: it needs at least 50 characters, at least 5 \
+             distinct ones, and no django-insecure- prefix (Django's check security.W009)"
+        );
+    }
+    Ok(())
+}
+
+/// `"UZ, KZ"` → regions; at least one.
+fn parse_regions(value: &str) -> anyhow::Result<Vec<phonenumber::country::Id>> {
+    let regions = value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .to_ascii_uppercase()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("OTP_ALLOWED_REGIONS entry {entry:?} is not a two-letter region code"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if regions.is_empty() {
+        bail!("OTP_ALLOWED_REGIONS must name at least one region");
+    }
+    Ok(regions)
 }
 
 /// `"10.0.0.0/8, 192.168.1.10"` → networks; a bare address is a /32 (or /128).

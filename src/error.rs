@@ -114,6 +114,10 @@ pub enum AppError {
     /// A backing service (database, store, SMS provider) did not answer.
     #[error("{service} unavailable")]
     ServiceUnavailable { service: &'static str, code: &'static str },
+    /// Too much work is already waiting (the password-hash queue is full): refused at once, with
+    /// a hint of when to come back, rather than answered late.
+    #[error("server busy")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -154,7 +158,7 @@ impl AppError {
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType => 415,
             AppError::RateLimited { .. } => 429,
-            AppError::ServiceUnavailable { .. } => 503,
+            AppError::ServiceUnavailable { .. } | AppError::Busy { .. } => 503,
             AppError::Internal(_) => 500,
         }
     }
@@ -180,7 +184,7 @@ impl AppError {
             AppError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             AppError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             AppError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            AppError::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
+            AppError::ServiceUnavailable { .. } | AppError::Busy { .. } => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -212,7 +216,18 @@ impl AppError {
             AppError::ServiceUnavailable { service, code } => {
                 whole(code, format!("The {service} is temporarily unavailable. Try again shortly.").into())
             }
+            AppError::Busy { .. } => whole("service_unavailable", "The server is busy. Try again in a moment.".into()),
             AppError::Internal(_) => whole("internal_error", "Internal server error.".into()),
+        }
+    }
+
+    /// Seconds the client should wait before retrying (`Retry-After`, GraphQL `retryAfter`).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs, .. } | AppError::Busy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
         }
     }
 }

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use migration::MigrateCommand;
-use tantana::{AppState, app, cli, config::Config, logging};
+use tantana::{AppState, app, cli, config::Config, logging, metrics_app, server};
 
 /// jemalloc: glibc's malloc and free were a tenth of a check-user's CPU (see bench/RESULTS.md).
 #[cfg(target_os = "linux")]
@@ -80,14 +80,47 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let bind = config.bind;
+    let mut limits = server::Limits::from(&config.http);
+    if let Some(open_files) = server::raise_open_files_limit() {
+        // Past the descriptor limit `accept` fails with EMFILE for everyone; under it, the
+        // clients over the cap wait in the listen backlog until a connection closes.
+        let room = open_files.saturating_sub(server::RESERVED_FILES).max(1);
+        if limits.max_connections > room {
+            tracing::warn!(
+                configured = limits.max_connections,
+                open_files,
+                "HTTP_MAX_CONNECTIONS lowered to {room} to fit the open files limit"
+            );
+            limits.max_connections = room;
+        }
+    }
+    // With DEBUG=false `/metrics` is not on the public port but here (contract §4).
+    let metrics_bind = (!config.debug).then_some(config.metrics_bind);
     let state = AppState::connect(config).await?;
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    let metrics = match metrics_bind {
+        Some(metrics_bind) => {
+            let listener = tokio::net::TcpListener::bind(metrics_bind)
+                .await
+                .with_context(|| format!("cannot listen on METRICS_BIND {metrics_bind}"))?;
+            let metrics_limits = server::Limits { max_connections: METRICS_MAX_CONNECTIONS, ..limits };
+            let scrapes = server::serve(listener, metrics_app(state.clone()), metrics_limits, std::future::pending());
+            tracing::info!(bind = %metrics_bind, "serving /metrics");
+            Some(tokio::spawn(scrapes))
+        }
+        None => None,
+    };
     tracing::info!(%bind, store = state.store.kind(), "Tantana Auth is serving");
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    server::serve(listener, app(state), limits, shutdown_signal()).await;
+    // Scrapes need no draining: the listener goes with the public one.
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     Ok(())
 }
+
+/// Scrapers are few (Prometheus, an agent): the public port's cap would be far too many.
+const METRICS_MAX_CONNECTIONS: usize = 16;
 
 async fn shutdown_signal() {
     let ctrl_c = async {

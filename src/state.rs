@@ -33,7 +33,11 @@ impl AppState {
     /// Assembles the state from a config and connections that are already open.
     pub fn new(config: Config, db: DatabaseConnection, store: Store) -> Self {
         let sms = SmsSender::from_config(&config);
-        let passwords = PasswordHasher::with_nice(config.password_hash_concurrency, config.password_hash_nice);
+        let passwords = PasswordHasher::with_queue(
+            config.password_hash_concurrency,
+            config.password_hash_queue,
+            config.password_hash_nice,
+        );
         let sign_ins = (db.get_database_backend() == DbBackend::Postgres)
             .then(|| SignInWriter::new(db.get_postgres_connection_pool().clone(), passwords.queue()));
         let tokens = TokenService::new(&config);
@@ -49,7 +53,9 @@ impl AppState {
     /// Opens the database (running migrations) and the store that `config` names.
     pub async fn connect(config: Config) -> anyhow::Result<Self> {
         let db = crate::db::connect(&config).await?;
-        let store = Store::connect(config.redis_url.as_deref(), &config.redis_key_prefix).await?;
+        let store =
+            Store::connect(config.redis_url.as_deref(), &config.redis_key_prefix, config.store_memory_max_entries)
+                .await?;
         Ok(Self::new(config, db, store))
     }
 }

@@ -11,6 +11,11 @@ fn uzbek_numbers_with_their_country_code_leave_the_crates_database_unloaded() {
     for input in ["+998901234567", "998901234567", "+998 90 123 45 67", "+998001234567", "+99890"] {
         let _ = PhoneNumber::parse(input, country::Id::UZ);
     }
+    // Telling a mobile from a landline, as send-otp does for every code, stays on the copy too.
+    let mobile = PhoneNumber::parse("+998901234567", country::Id::UZ).expect("a valid mobile number");
+    let landline = PhoneNumber::parse("+998 71 234 56 78", country::Id::UZ).expect("a valid Tashkent landline");
+    assert!(mobile.as_mobile_of(&[country::Id::UZ]).is_some());
+    assert!(landline.as_mobile_of(&[country::Id::UZ]).is_none());
     assert!(Lazy::get(&DATABASE).is_none(), "the fast path loaded phonenumber's database");
 
     // A national form goes through the crate, which loads it: the check above can tell.

@@ -7,7 +7,7 @@ mod region_rules;
 
 pub use choice::{Gender, Language, OtpType};
 pub use password_policy::check_password_policy;
-pub use phone::PhoneNumber;
+pub use phone::{MobileNumber, PhoneNumber};
 
 /// An OTP code as users type it: exactly six ASCII digits.
 pub fn is_otp_code(code: &str) -> bool {

@@ -22,7 +22,7 @@ impl ErrorExtensions for AppError {
 }
 
 /// The one mapping: the contract's code, every entry with its field camelCased, `retryAfter` for
-/// rate limits. Internal causes go to the log; the client only hears "Internal server error.".
+/// rate limits and a busy server. Internal causes go to the log; the client only hears "Internal server error.".
 pub fn graphql_error(error: &AppError) -> Error {
     if let AppError::Internal(cause) = error {
         tracing::error!(error = format!("{cause:#}"), "internal error in a GraphQL resolver");
@@ -43,8 +43,8 @@ pub fn graphql_error(error: &AppError) -> Error {
     Error::new(message).extend_with(|_, extensions| {
         extensions.set("code", error.graphql_code());
         extensions.set("errors", Value::from_json(serde_json::Value::Array(errors)).unwrap_or(Value::Null));
-        if let AppError::RateLimited { retry_after_secs, .. } = error {
-            extensions.set("retryAfter", *retry_after_secs);
+        if let Some(retry_after_secs) = error.retry_after_secs() {
+            extensions.set("retryAfter", retry_after_secs);
         }
     })
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ErrorExtensions, Object};
 
 use super::{
-    context::{caller, state},
+    context::{caller, client, state},
     types::{CheckUserPayload, LoginCheckPayload, User},
 };
 use crate::service::user;
@@ -21,11 +21,17 @@ impl Query {
 
     /// Whether an account exists for the phone number.
     async fn check_user(&self, ctx: &Context<'_>, phone_number: String) -> async_graphql::Result<CheckUserPayload> {
-        user::look_up_user(state(ctx)?, Some(phone_number)).await.map(Into::into).map_err(|error| error.extend())
+        user::look_up_user(state(ctx)?, &client(ctx), Some(phone_number))
+            .await
+            .map(Into::into)
+            .map_err(|error| error.extend())
     }
 
     /// Whether an account exists and has a password, and which screen comes next.
     async fn login_check(&self, ctx: &Context<'_>, phone_number: String) -> async_graphql::Result<LoginCheckPayload> {
-        user::look_up_user(state(ctx)?, Some(phone_number)).await.map(Into::into).map_err(|error| error.extend())
+        user::look_up_user(state(ctx)?, &client(ctx), Some(phone_number))
+            .await
+            .map(Into::into)
+            .map_err(|error| error.extend())
     }
 }

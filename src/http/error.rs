@@ -84,10 +84,10 @@ impl IntoResponse for AppError {
         }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
+        if let Some(retry_after_secs) = self.retry_after_secs() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
         match &self {
-            AppError::RateLimited { retry_after_secs, .. } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-            }
             AppError::InvalidCredentials | AppError::NotAuthenticated | AppError::InvalidToken { .. } => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
             }

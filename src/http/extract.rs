@@ -132,9 +132,10 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, AppError> {
     }
 }
 
-/// The client's address: the socket peer, or, when the peer is a trusted proxy, the nearest
-/// address in `X-Forwarded-For` that is not one of ours (the left part of the header is
-/// whatever the client chose to write).
+/// The client's address: the socket peer, or, when the peer is a trusted proxy, the address
+/// its chain of trusted proxies reports. `X-Forwarded-For` is walked right to left (each proxy
+/// appends the address it saw) and the walk stops at the first hop that is not a trusted proxy,
+/// or at one that does not parse: everything left of that was written by the client.
 pub fn client_ip(parts: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
     // Read as axum's `ConnectInfo` extractor does: the socket's address, or the one a test
     // router was given with `MockConnectInfo`.
@@ -143,18 +144,32 @@ pub fn client_ip(parts: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
             parts.extensions.get::<MockConnectInfo<SocketAddr>>().map(|MockConnectInfo(address)| address.ip())
         })?;
     let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|network| network.contains(ip));
-    if !trusted(&peer) {
-        return Some(peer);
-    }
-    let forwarded: Vec<IpAddr> = parts
+    let mut client = peer.to_canonical();
+    let hops = parts
         .headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|value| value.to_str().ok())
+        .map(|value| value.to_str().unwrap_or_default())
         .flat_map(|value| value.split(','))
-        .filter_map(|hop| hop.trim().parse().ok())
-        .collect();
-    forwarded.iter().rev().find(|ip| !trusted(ip)).or(forwarded.first()).copied().or(Some(peer))
+        .collect::<Vec<_>>();
+    for hop in hops.into_iter().rev() {
+        if !trusted(&client) {
+            break;
+        }
+        match forwarded_hop(hop) {
+            Some(ip) => client = ip,
+            None => break,
+        }
+    }
+    Some(client)
+}
+
+/// One `X-Forwarded-For` entry: an address, possibly with a port (`203.0.113.5:4444`,
+/// `[2001:db8::9]:4444`). IPv4-mapped IPv6 addresses become plain IPv4.
+fn forwarded_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    let ip = hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<SocketAddr>().ok().map(|address| address.ip()))?;
+    Some(ip.to_canonical())
 }
 
 /// The calling client, for per-client limits.

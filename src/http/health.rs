@@ -13,6 +13,9 @@ use utoipa::ToSchema;
 use super::{Route, observability::metrics_handle};
 use crate::state::AppState;
 
+/// The Prometheus scrape path: on the public port with `DEBUG=true`, on `METRICS_BIND` otherwise.
+pub(super) const METRICS_PATH: &str = "/metrics";
+
 /// How long a readiness probe waits for each backing service.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -20,7 +23,7 @@ pub(super) fn routes() -> Vec<Route> {
     vec![
         Route::new(Method::GET, "/healthz", healthz),
         Route::new(Method::GET, "/readyz", readyz),
-        Route::new(Method::GET, "/metrics", scrape),
+        Route::new(Method::GET, METRICS_PATH, scrape),
     ]
 }
 
@@ -79,7 +82,8 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
     }
 }
 
-/// Prometheus text format.
+/// Prometheus text format. Served on the public port only with `DEBUG=true`; with `DEBUG=false`
+/// on the `METRICS_BIND` address (default `127.0.0.1:9100`) instead.
 #[utoipa::path(
     get,
     path = "/metrics",

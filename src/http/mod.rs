@@ -16,7 +16,7 @@ use axum::{
     routing::{MethodFilter, MethodRouter, on},
 };
 
-use crate::{error::AppError, state::AppState};
+use crate::{config::Config, error::AppError, state::AppState};
 
 /// One REST route. The router and `routes()` read the same table, so nothing is served that
 /// the OpenAPI test does not compare with the document.
@@ -38,9 +38,20 @@ fn table() -> impl Iterator<Item = Route> {
     user::routes().into_iter().chain(health::routes()).chain([Route::new(Method::GET, openapi::PATH, openapi::serve)])
 }
 
-/// The REST surface: `/api/v1/users/…`, health, metrics and the OpenAPI document.
-pub fn router() -> Router<AppState> {
-    table().fold(Router::new(), |router, Route { path, handler, .. }| {
+/// The REST surface: `/api/v1/users/…`, health, metrics and the OpenAPI document. With
+/// `DEBUG=false` `/metrics` is left out: `metrics_router` serves it on `METRICS_BIND`, off the
+/// public port, because it shows the load and the queues an attacker would want to see.
+pub fn router(config: &Config) -> Router<AppState> {
+    serve(table().filter(|route| config.debug || route.path != health::METRICS_PATH))
+}
+
+/// `/metrics` alone, for the listener on `METRICS_BIND`.
+pub fn metrics_router() -> Router<AppState> {
+    serve(table().filter(|route| route.path == health::METRICS_PATH))
+}
+
+fn serve(routes: impl Iterator<Item = Route>) -> Router<AppState> {
+    routes.fold(Router::new(), |router, Route { path, handler, .. }| {
         // Django clients send both spellings; the slash-less one is the same operation.
         let router = match path.strip_suffix('/') {
             Some(bare) if !bare.is_empty() => router.route(bare, handler.clone()),
@@ -50,7 +61,8 @@ pub fn router() -> Router<AppState> {
     })
 }
 
-/// Every (method, canonical path) the REST router serves: what the OpenAPI document describes.
+/// Every (method, canonical path) the REST router serves, `/metrics` included wherever it is
+/// served: what the OpenAPI document describes.
 pub fn routes() -> Vec<(Method, &'static str)> {
     table().map(|route| (route.method, route.path)).collect()
 }

@@ -217,11 +217,13 @@ struct RegisterResponse {
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
 async fn register(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     mut form: JsonForm,
 ) -> AppResult<(StatusCode, Json<RegisterResponse>)> {
     let input = RegisterInput {
@@ -235,7 +237,7 @@ async fn register(
         session: form.string("session"),
     };
     form.finish()?;
-    let SignedIn { user, tokens } = user::register_user(&state, input).await?;
+    let SignedIn { user, tokens } = user::register_user(&state, &client, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(RegisterResponse {
@@ -363,13 +365,18 @@ struct CheckUserResponse {
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
-async fn check_user(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<CheckUserResponse>> {
+async fn check_user(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    mut form: JsonForm,
+) -> AppResult<Json<CheckUserResponse>> {
     let phone_number = form.string("phone_number");
     form.finish()?;
-    let lookup = user::look_up_user(&state, phone_number).await?;
+    let lookup = user::look_up_user(&state, &client, phone_number).await?;
     Ok(Json(CheckUserResponse { success: true, exists: lookup.exists, phone_number: lookup.phone_number.to_string() }))
 }
 
@@ -395,13 +402,18 @@ struct LoginCheckResponse {
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
-async fn login_check(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<LoginCheckResponse>> {
+async fn login_check(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    mut form: JsonForm,
+) -> AppResult<Json<LoginCheckResponse>> {
     let phone_number = form.string("phone_number");
     form.finish()?;
-    let lookup = user::look_up_user(&state, phone_number).await?;
+    let lookup = user::look_up_user(&state, &client, phone_number).await?;
     Ok(Json(LoginCheckResponse {
         success: true,
         exists: lookup.exists,
@@ -448,12 +460,14 @@ struct PasswordChangedResponse {
         (status = 401, response = Unauthorized),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = [])),
 )]
 async fn set_password(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     AuthUser(caller): AuthUser,
     mut form: JsonForm,
 ) -> AppResult<Json<PasswordChangedResponse>> {
@@ -463,7 +477,7 @@ async fn set_password(
         old_password: form.string("old_password"),
     };
     form.finish()?;
-    let user = auth::set_password(&state, caller, input).await?;
+    let user = auth::set_password(&state, &client, caller, input).await?;
     Ok(Json(PasswordChangedResponse { success: true, message: "Password set successfully", user: user.into() }))
 }
 
@@ -480,10 +494,15 @@ async fn set_password(
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
-async fn reset_password(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<PasswordChangedResponse>> {
+async fn reset_password(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    mut form: JsonForm,
+) -> AppResult<Json<PasswordChangedResponse>> {
     let input = ResetPasswordInput {
         phone_number: form.string("phone_number"),
         password: form.string("password"),
@@ -491,7 +510,7 @@ async fn reset_password(State(state): State<AppState>, mut form: JsonForm) -> Ap
         session: form.string("session"),
     };
     form.finish()?;
-    let user = auth::reset_password(&state, input).await?;
+    let user = auth::reset_password(&state, &client, input).await?;
     Ok(Json(PasswordChangedResponse { success: true, message: "Password reset successfully", user: user.into() }))
 }
 
@@ -671,12 +690,14 @@ struct SuccessMessage {
         (status = 401, response = Unauthorized),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = [])),
 )]
 async fn change_password(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     AuthUser(caller): AuthUser,
     mut form: JsonForm,
 ) -> AppResult<Json<SuccessMessage>> {
@@ -686,6 +707,6 @@ async fn change_password(
         password2: form.string("password2"),
     };
     form.finish()?;
-    auth::change_password(&state, caller, input).await?;
+    auth::change_password(&state, &client, caller, input).await?;
     Ok(Json(SuccessMessage { success: true, message: "Password changed successfully" }))
 }

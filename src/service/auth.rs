@@ -67,24 +67,39 @@ pub async fn login_with_password(state: &AppState, client: &Client, input: Login
     let (Some(phone), Some(password)) = (phone, password) else {
         return Err(validator.into_error());
     };
-    // Both checks at once share one round trip to Redis; the IP limit's answer still comes first.
-    // A locked account is refused before any hashing: guessing costs the attacker, not us.
-    let (from_ip, failures) = tokio::join!(
+    // Both at once share one round trip to Redis; the IP limit's answer still comes first. The
+    // account's failure lock is reserved before any hashing: guessing costs the attacker, not us.
+    let (from_ip, check) = tokio::join!(
         rate_limit::check_auth_attempt_from(state, client.ip),
-        rate_limit::ensure_login_not_locked(state, &phone)
+        rate_limit::reserve_password_check(state, phone.as_str())
     );
-    from_ip?;
-    let failures = failures?;
+    if let Err(refused) = from_ip {
+        if let Ok(check) = check {
+            check.released(state).await;
+        }
+        return Err(refused);
+    }
+    let check = check?;
 
-    let user = find_by_phone(state, &phone).await?;
-    let verification = state.passwords.verify(&password, user.as_ref().map(|user| user.password.as_str())).await?;
+    let checked = async {
+        let user = find_by_phone(state, &phone).await?;
+        let stored = user.as_ref().map(|user| user.password.as_str());
+        AppResult::Ok((state.passwords.verify(&password, stored).await?, user))
+    };
+    let (verification, user) = match checked.await {
+        Ok(checked) => checked,
+        Err(error) => {
+            check.released(state).await;
+            return Err(error);
+        }
+    };
     let Some(user) = user.filter(|_| verification.matches) else {
-        rate_limit::record_login_failure(state, &phone).await?;
+        check.failed();
         tracing::info!(phone_number = %phone.masked(), "password login failed");
         metrics::counter!("logins_total", "method" => "password", "result" => "failed").increment(1);
         return Err(AppError::InvalidCredentials);
     };
-    rate_limit::clear_login_failures(state, &phone, failures).await?;
+    check.succeeded(state).await?;
     ensure_active(&user)?;
     let new_hash = if verification.needs_rehash { Some(state.passwords.hash(&password).await?) } else { None };
     sign_in(state, user, new_hash, LoginMethod::Password).await
@@ -108,7 +123,7 @@ pub async fn login_with_otp(state: &AppState, client: &Client, input: OtpLoginIn
 }
 
 /// Sets a new password behind a verified `forgot_password` session.
-pub async fn reset_password(state: &AppState, input: ResetPasswordInput) -> AppResult<user::Model> {
+pub async fn reset_password(state: &AppState, client: &Client, input: ResetPasswordInput) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let phone = validator.phone("phone_number", input.phone_number);
     let password = validator.new_password(input.password, input.password2);
@@ -119,9 +134,11 @@ pub async fn reset_password(state: &AppState, input: ResetPasswordInput) -> AppR
     let (Some(phone), Some(password), Some(session)) = (phone, password, session) else {
         return Err(validator.into_error());
     };
+    rate_limit::check_auth_attempt_from(state, client.ip).await?;
     let Some(user) = find_by_phone(state, &phone).await? else {
         return Err(AppError::Rule(Rule::UserNotFound));
     };
+    rate_limit::check_password_change_for(state, &account_key(&user)).await?;
     require_verified_session(state, &session, &phone, OtpType::ForgotPassword).await?;
     let password_hash = state.passwords.hash(&password).await?;
 
@@ -135,11 +152,17 @@ pub async fn reset_password(state: &AppState, input: ResetPasswordInput) -> AppR
 
 /// Sets (or replaces) the caller's password. The old one is asked for unless the account has none
 /// or the caller signed in by OTP in the last ten minutes (the "forgot it, got in by SMS" path).
-pub async fn set_password(state: &AppState, caller: CurrentUser, input: SetPasswordInput) -> AppResult<user::Model> {
+pub async fn set_password(
+    state: &AppState,
+    client: &Client,
+    caller: CurrentUser,
+    input: SetPasswordInput,
+) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let password = validator.new_password(input.password, input.password2);
+    // `auth_time` is the sign-in itself, unchanged by refreshes; tokens without it get no grace.
     let recent_otp_login = caller.claims.login_method == Some(LoginMethod::Otp)
-        && Utc::now().timestamp() - caller.claims.iat <= OTP_LOGIN_GRACE_SECS;
+        && caller.claims.auth_time.is_some_and(|signed_in| Utc::now().timestamp() - signed_in <= OTP_LOGIN_GRACE_SECS);
     let needs_old_password = caller.user.has_usable_password() && !recent_otp_login;
     let old_password = if needs_old_password { validator.text("old_password", input.old_password) } else { None };
     if !validator.is_valid() {
@@ -148,6 +171,7 @@ pub async fn set_password(state: &AppState, caller: CurrentUser, input: SetPassw
     let Some(password) = password else {
         return Err(validator.into_error());
     };
+    limit_password_change(state, client, &caller.user).await?;
     if let Some(old_password) = old_password {
         ensure_old_password(state, &caller.user, &old_password).await?;
     }
@@ -179,7 +203,12 @@ pub struct ChangePasswordInput {
 }
 
 /// Changes the caller's password after checking the old one; all sessions end.
-pub async fn change_password(state: &AppState, caller: CurrentUser, input: ChangePasswordInput) -> AppResult<()> {
+pub async fn change_password(
+    state: &AppState,
+    client: &Client,
+    caller: CurrentUser,
+    input: ChangePasswordInput,
+) -> AppResult<()> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let old_password = validator.text("old_password", input.old_password);
     let password = validator.new_password(input.password, input.password2);
@@ -189,6 +218,7 @@ pub async fn change_password(state: &AppState, caller: CurrentUser, input: Chang
     let (Some(old_password), Some(password)) = (old_password, password) else {
         return Err(validator.into_error());
     };
+    limit_password_change(state, client, &caller.user).await?;
     ensure_old_password(state, &caller.user, &old_password).await?;
     let password_hash = state.passwords.hash(&password).await?;
     let txn = state.db.begin().await?;
@@ -198,11 +228,34 @@ pub async fn change_password(state: &AppState, caller: CurrentUser, input: Chang
     Ok(())
 }
 
-/// The caller proves they know the current password (Django's `password_incorrect`).
+/// The per-account key of `rate_limit::check_password_change_for` for an existing account.
+fn account_key(user: &user::Model) -> String {
+    format!("user:{}", user.id)
+}
+
+/// The per-client and per-account brakes before set- and change-password hash anything. One after
+/// the other: a request the client limit refuses does not spend the account's budget.
+async fn limit_password_change(state: &AppState, client: &Client, user: &user::Model) -> AppResult<()> {
+    rate_limit::check_auth_attempt_from(state, client.ip).await?;
+    rate_limit::check_password_change_for(state, &account_key(user)).await
+}
+
+/// The caller proves they know the current password (Django's `password_incorrect`). A wrong one
+/// counts towards the same lock as a failed login, so a stolen access token cannot guess the
+/// password faster than the login form can; while the account is locked it is not checked.
 async fn ensure_old_password(state: &AppState, user: &user::Model, old_password: &str) -> AppResult<()> {
-    if state.passwords.verify(old_password, Some(&user.password)).await?.matches {
-        return Ok(());
+    let check = rate_limit::reserve_password_check(state, &user.phone_number).await?;
+    let verification = match state.passwords.verify(old_password, Some(&user.password)).await {
+        Ok(verification) => verification,
+        Err(error) => {
+            check.released(state).await;
+            return Err(error);
+        }
+    };
+    if verification.matches {
+        return check.succeeded(state).await;
     }
+    check.failed();
     Err(AppError::Validation(vec![FieldError::new(
         "old_password",
         "password_incorrect",

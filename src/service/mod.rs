@@ -10,6 +10,7 @@ pub mod profile;
 pub mod rate_limit;
 pub mod session;
 pub mod sign_in_writer;
+pub mod sms_budget;
 pub mod token;
 pub mod user;
 pub mod validate;

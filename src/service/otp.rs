@@ -7,9 +7,9 @@ use rand::Rng;
 use subtle::ConstantTimeEq;
 
 use crate::{
-    domain::{Language, OtpType, PhoneNumber},
-    error::{AppError, AppResult, Rule},
-    service::{Client, captcha, rate_limit, user, validate::Validator},
+    domain::{Language, MobileNumber, OtpType, PhoneNumber},
+    error::{AppError, AppResult, FieldError, Rule},
+    service::{Client, captcha, rate_limit, sms_budget, user, validate::Validator},
     sms::OtpMessage,
     state::AppState,
     store::{Attempt, AttemptOutcome, OtpSession, SessionState},
@@ -52,18 +52,36 @@ pub struct VerifiedOtp {
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// Sends a code for `type` to `phone_number`, enforcing the account rule, cooldown and hourly cap.
+/// Sends a code for `type` to `phone_number`, enforcing the account rule, cooldown, hourly cap
+/// and SMS budgets.
 pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) -> AppResult<SentOtp> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let otp_type = validator.choice("type", input.otp_type, OtpType::from_wire);
     let phone = validator.phone("phone_number", input.phone_number);
-    let (Some(otp_type), Some(phone)) = (otp_type, phone) else {
+    let otp = &state.config.otp;
+    // Refused before any store write: an SMS to a foreign, premium or fixed line is what SMS
+    // pumping sells. Review numbers receive nothing, so any number the operator lists will do.
+    let delivery = phone.as_ref().and_then(|phone| match otp.test_numbers.get(phone.as_str()) {
+        Some(code) => Some(Delivery::Review(code.clone())),
+        None => match phone.as_mobile_of(&state.config.otp_allowed_regions) {
+            Some(number) => Some(Delivery::Sms(number)),
+            None => {
+                validator.push(FieldError::new(
+                    "phone_number",
+                    "not_allowed",
+                    "Codes can only be sent to mobile numbers of the supported countries.",
+                ));
+                None
+            }
+        },
+    });
+    let (Some(otp_type), Some(phone), Some(delivery)) = (otp_type, phone.as_ref(), delivery) else {
         return Err(validator.into_error());
     };
     rate_limit::check_otp_request_from(state, client.ip).await?;
     captcha::verify_captcha(state, input.captcha_token.as_deref(), client.ip).await?;
 
-    let existing = user::find_by_phone(state, &phone).await?;
+    let existing = user::find_by_phone(state, phone).await?;
     match (otp_type, &existing) {
         (OtpType::Auth, Some(_)) => return Err(AppError::Rule(Rule::UserExists)),
         (OtpType::ForgotPassword | OtpType::Login, None) => return Err(AppError::Rule(Rule::UserNotFound)),
@@ -75,12 +93,12 @@ pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) ->
     }
     let language = existing.as_ref().and_then(|user| Language::from_wire(&user.language)).unwrap_or(Language::Uz);
 
-    let otp = &state.config.otp;
-    let test_code = otp.test_numbers.get(phone.as_str()).cloned();
-    // Review numbers cost no SMS, so they skip the send brakes; their attempts are still limited.
-    let brakes = if test_code.is_none() { Some(take_send_brakes(state, otp_type, &phone).await?) } else { None };
+    let brakes = take_send_brakes(state, otp_type, phone, &delivery).await?;
 
-    let code = test_code.clone().unwrap_or_else(generate_code);
+    let code = match &delivery {
+        Delivery::Review(code) => code.clone(),
+        Delivery::Sms(_) => generate_code(),
+    };
     let session = uuid::Uuid::new_v4().hyphenated().to_string();
     let now_ms = chrono::Utc::now().timestamp_millis();
     let record = OtpSession {
@@ -94,71 +112,101 @@ pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) ->
     };
     // Kept past the code's expiry so a late guess hears "expired" rather than "no such session".
     let keep_for = Duration::from_secs(otp.ttl_secs + otp.verified_ttl_secs);
-    let stored = state.store.put_otp_session(&session, &record, keep_for).await;
-    if let Err(error) = stored {
-        if let Some(brakes) = &brakes {
-            brakes.give_back(state).await;
-        }
+    if let Err(error) = state.store.put_otp_session(&session, &record, keep_for).await {
+        brakes.give_back(state).await;
         return Err(error);
     }
 
-    if test_code.is_none() {
-        let message = OtpMessage { phone_number: &phone, code: &code, otp_type, language };
+    if let Delivery::Sms(_) = delivery {
+        let message = OtpMessage { phone_number: phone, code: &code, otp_type, language };
         if let Err(error) = state.sms.send(&message).await {
             // The user got nothing, so the send must not count against them.
             let _ = state.store.delete_otp_session(&session).await;
-            if let Some(brakes) = &brakes {
-                brakes.give_back(state).await;
-            }
+            brakes.give_back(state).await;
             return Err(error);
         }
     }
     tracing::info!(phone_number = %phone.masked(), otp_type = otp_type.as_str(), "OTP sent");
     metrics::counter!("otp_sent_total", "type" => otp_type.as_str()).increment(1);
-    Ok(SentOtp { otp_type, phone_number: phone, session })
+    Ok(SentOtp { otp_type, phone_number: phone.clone(), session })
 }
 
-/// The cooldown, hourly count and SMS budget taken for one send, so a failed send can give
+/// How the code reaches the phone.
+enum Delivery<'a> {
+    /// An app-store review number (`OTP_TEST_NUMBERS`): its fixed code, no SMS.
+    Review(String),
+    /// An SMS to a mobile line of an allowed region.
+    Sms(MobileNumber<'a>),
+}
+
+/// The cooldown, hourly count and SMS budgets taken for one send, so a failed send can give
 /// them back.
 struct SendBrakes {
-    cooldown_key: String,
+    /// `None` for review numbers: they have no cooldown, so a reviewer can ask again at once.
+    cooldown_key: Option<String>,
     hourly_key: String,
+    /// `None` for review numbers, which send nothing.
+    sms: Option<sms_budget::SmsSpend>,
 }
 
 impl SendBrakes {
     /// Takes back the phone's hourly count and cooldown (a later brake refused the send).
     async fn release(&self, state: &AppState) -> AppResult<()> {
         state.store.decrement_window(&self.hourly_key).await?;
-        state.store.remove(&self.cooldown_key).await
+        match &self.cooldown_key {
+            Some(key) => state.store.remove(key).await,
+            None => Ok(()),
+        }
     }
 
     /// Takes back everything a send that failed had spent.
     async fn give_back(&self, state: &AppState) {
-        rate_limit::return_sms_budget(state).await;
+        if let Some(sms) = &self.sms {
+            sms.give_back(state).await;
+        }
         if let Err(error) = self.release(state).await {
             tracing::warn!(%error, "could not give back the OTP cooldown and hourly count after a failed send");
         }
     }
 }
 
-async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumber) -> AppResult<SendBrakes> {
+/// The per-phone brakes, then the SMS budgets. Review numbers count against the same hourly cap
+/// as every number: their code is fixed, so each session is five more guesses at it.
+async fn take_send_brakes(
+    state: &AppState,
+    otp_type: OtpType,
+    phone: &PhoneNumber,
+    delivery: &Delivery<'_>,
+) -> AppResult<SendBrakes> {
     let otp = &state.config.otp;
-    let cooldown_key = format!("otp_cooldown:{}:{}", otp_type.as_str(), phone.as_str());
     let hourly_key = format!("otp_hourly:{}", phone.as_str());
+    let mut cooldown_key = None;
     // A cooldown of 0 switches it off (load tests, staging).
     let cooldown = Duration::from_secs(otp.resend_cooldown_secs);
-    if !cooldown.is_zero()
-        && let Some(left) = state.store.try_start_cooldown(&cooldown_key, cooldown).await?
+    if let Delivery::Sms(_) = delivery
+        && !cooldown.is_zero()
     {
-        metrics::counter!("rate_limited_total", "limit" => "otp_resend_cooldown").increment(1);
-        return Err(AppError::RateLimited {
-            code: "otp_already_sent",
-            message: "OTP Already sent",
-            retry_after_secs: ceil_secs(left),
-        });
+        let key = format!("otp_cooldown:{}:{}", otp_type.as_str(), phone.as_str());
+        if let Some(left) = state.store.try_start_cooldown(&key, cooldown).await? {
+            metrics::counter!("rate_limited_total", "limit" => "otp_resend_cooldown").increment(1);
+            return Err(AppError::RateLimited {
+                code: "otp_already_sent",
+                message: "OTP Already sent",
+                retry_after_secs: ceil_secs(left),
+            });
+        }
+        cooldown_key = Some(key);
     }
-    let (count, left) = state.store.increment_window(&hourly_key, HOUR).await?;
-    let brakes = SendBrakes { cooldown_key, hourly_key };
+    let mut brakes = SendBrakes { cooldown_key, hourly_key, sms: None };
+    let (count, left) = match state.store.increment_window(&brakes.hourly_key, HOUR).await {
+        Ok(counted) => counted,
+        Err(error) => {
+            if let Some(key) = &brakes.cooldown_key {
+                let _ = state.store.remove(key).await;
+            }
+            return Err(error);
+        }
+    };
     if count > u64::from(otp.max_per_hour) {
         brakes.release(state).await?;
         metrics::counter!("rate_limited_total", "limit" => "otp_per_phone_hourly").increment(1);
@@ -168,10 +216,15 @@ async fn take_send_brakes(state: &AppState, otp_type: OtpType, phone: &PhoneNumb
             retry_after_secs: ceil_secs(left),
         });
     }
-    // Last, so a request refused above spends none of the deployment's budget.
-    if let Err(error) = rate_limit::take_sms_budget(state).await {
-        brakes.release(state).await?;
-        return Err(error);
+    // Last, so a request refused above spends none of the deployment's budgets.
+    if let Delivery::Sms(number) = delivery {
+        match sms_budget::take(state, otp_type, number).await {
+            Ok(spend) => brakes.sms = Some(spend),
+            Err(error) => {
+                brakes.release(state).await?;
+                return Err(error);
+            }
+        }
     }
     Ok(brakes)
 }
@@ -247,15 +300,22 @@ fn generate_code() -> String {
     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
 }
 
-/// The code is kept only as HMAC(secret, session ‖ code): a store dump reveals no codes.
+/// The code is kept only as HMAC(key, session ‖ code): a store dump reveals no codes. The key is
+/// derived from `SECRET_KEY` with HKDF for this one use, so it is not the key that signs JWTs.
 fn code_mac(state: &AppState, session: &str, code: &str) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(state.config.secret_key.expose().as_bytes())
-        .expect("HMAC accepts keys of any length");
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(None, state.config.secret_key.expose().as_bytes())
+        .expand(OTP_MAC_KEY_INFO, &mut key)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");
     mac.update(session.as_bytes());
     mac.update(b":");
     mac.update(code.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
+
+/// HKDF's `info` for the OTP MAC key; a new purpose gets a new label, never this key.
+const OTP_MAC_KEY_INFO: &[u8] = b"tantana otp code mac v1";
 
 fn secs_to_ms(secs: u64) -> i64 {
     i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)

@@ -2,12 +2,21 @@
 
 use chrono::Utc;
 use entity::user;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, SqlErr};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, SqlErr,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::{
     domain::{Gender, Language},
     error::{AppError, AppResult, FieldError},
-    service::{auth::CurrentUser, validate::Validator},
+    service::{
+        auth::CurrentUser,
+        validate::{UsernameInput, Validator},
+    },
     state::AppState,
 };
 
@@ -25,8 +34,6 @@ pub struct UpdateProfileInput {
     pub is_notification_enabled: Option<bool>,
 }
 
-const USERNAME_MAX: usize = 150;
-
 /// Applies a partial update, validating every given field first.
 pub async fn update_profile(
     state: &AppState,
@@ -34,23 +41,17 @@ pub async fn update_profile(
     input: UpdateProfileInput,
 ) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let full_name = input.full_name.map(|value| validator.bounded_text("full_name", Some(value), 255));
-    let username = input.username.map(|value| parse_username(&mut validator, value));
+    let full_name = input.full_name.map(|value| validator.display_name("full_name", Some(value), 255));
+    let username = input.username.map(|value| validator.username("username", value));
     let date_of_birth = input
         .date_of_birth
         .map(|value| if value.is_empty() { None } else { validator.optional_past_date("date_of_birth", Some(value)) });
     let gender = input.gender.map(|value| validator.optional_choice("gender", Some(value), Gender::from_wire));
     let language = input.language.map(|value| validator.choice("language", Some(value), Language::from_wire));
-    if let Some(Some(name)) = &username {
-        let taken = user::Entity::find()
-            .filter(user::Column::Username.eq(name.as_str()))
-            .filter(user::Column::Id.ne(caller.user.id))
-            .one(&state.db)
-            .await?
-            .is_some();
-        if taken {
-            validator.push(username_taken());
-        }
+    if let Some(UsernameInput::Valid(name)) = &username
+        && username_taken(&state.db, name, caller.user.id).await?
+    {
+        validator.push(username_taken_error());
     }
     validator.finish()?;
 
@@ -58,8 +59,10 @@ pub async fn update_profile(
     if let Some(Some(full_name)) = full_name {
         active.full_name = Set(full_name);
     }
-    if let Some(username) = username {
-        active.username = Set(username);
+    match username {
+        Some(UsernameInput::Valid(name)) => active.username = Set(Some(name)),
+        Some(UsernameInput::Clear) => active.username = Set(None),
+        Some(UsernameInput::Invalid) | None => {}
     }
     if let Some(date_of_birth) = date_of_birth {
         active.date_of_birth = Set(date_of_birth);
@@ -76,29 +79,48 @@ pub async fn update_profile(
     active.updated_at = Set(Utc::now());
     // The unique index settles a race between two users claiming one username.
     active.update(&state.db).await.map_err(|error| match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Validation(vec![username_taken()]),
+        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Validation(vec![username_taken_error()]),
         _ => AppError::from(error),
     })
 }
 
-/// Django's username rule: letters, digits and @/./+/-/_ only, at most 150 characters.
-fn parse_username(validator: &mut Validator, value: String) -> Option<String> {
-    let value = value.trim().to_string();
-    if value.is_empty() {
-        return None;
-    }
-    if value.chars().count() > USERNAME_MAX {
-        validator.push(FieldError::new("username", "max_length", "Ensure this field has no more than 150 characters."));
-    } else if !value.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
-        validator.push(FieldError::new(
-            "username",
-            "invalid",
-            "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
-        ));
-    }
-    Some(value)
+/// Whether an account other than `except` holds `name` in any letter case, as Django's forms
+/// check (`username__iexact`).
+async fn username_taken(db: &impl ConnectionTrait, name: &str, except: i64) -> AppResult<bool> {
+    let folded = name.to_lowercase();
+    // SQL lower() folds ASCII on every backend but other letters only under some locales (never
+    // in SQLite), so the query narrows by the ASCII letters and Rust compares the rest.
+    let candidates: Vec<Option<String>> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Username)
+        .filter(
+            Expr::expr(Func::lower(Expr::col(user::Column::Username)))
+                .like(LikeExpr::new(ascii_like_pattern(name)).escape('\\')),
+        )
+        .filter(user::Column::Id.ne(except))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(candidates.into_iter().flatten().any(|taken| taken.nfkc().collect::<String>().to_lowercase() == folded))
 }
 
-fn username_taken() -> FieldError {
+/// A LIKE pattern matching `name` with ASCII letters in lower case and any other character
+/// standing for one character.
+fn ascii_like_pattern(name: &str) -> String {
+    let mut pattern = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '%' | '_' | '\\' => {
+                pattern.push('\\');
+                pattern.push(c);
+            }
+            c if c.is_ascii() => pattern.push(c.to_ascii_lowercase()),
+            _ => pattern.push('_'),
+        }
+    }
+    pattern
+}
+
+fn username_taken_error() -> FieldError {
     FieldError::new("username", "unique", "A user with that username already exists.")
 }

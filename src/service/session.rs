@@ -232,9 +232,13 @@ pub async fn ensure_user_accepts(state: &AppState, claims: &Claims) -> AppResult
     Ok(user)
 }
 
-/// Whether a token predates the user's last password change (second precision, as `iat`).
+/// Whether a token predates the user's last password change. Our tokens carry `iat_ms`; a
+/// Django token has whole seconds only, so one from the second of the change counts as before it.
 pub fn issued_before(claims: &Claims, valid_after: Option<DateTime<Utc>>) -> bool {
-    valid_after.is_some_and(|instant| claims.iat < instant.timestamp())
+    valid_after.is_some_and(|instant| match claims.iat_ms {
+        Some(iat_ms) => iat_ms < instant.timestamp_millis(),
+        None => claims.iat <= instant.timestamp(),
+    })
 }
 
 /// Blacklists every outstanding refresh token of the user (password change, reset, reuse).

@@ -1,8 +1,7 @@
 //! JWTs compatible with djangorestframework-simplejwt 5.5.1: HS256, the same claims, the same bytes.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -10,7 +9,8 @@ use crate::{
     error::{AppError, AppResult, TokenKind, TokenProblem},
 };
 
-/// PyJWT writes the header with sorted keys and no spaces; we write the same bytes.
+/// PyJWT writes the header with sorted keys and no spaces; we write the same bytes
+/// (jsonwebtoken's own `encode` would write `typ` first), and let jsonwebtoken sign them.
 const HEADER_JSON: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
 /// How the session that minted a token started (our claim; simplejwt ignores unknown claims).
@@ -32,6 +32,14 @@ pub struct Claims {
     pub user_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_method: Option<LoginMethod>,
+    /// When the user signed in (OpenID Connect's claim): kept through refresh and rotation, so
+    /// a recent-sign-in exemption cannot be renewed by refreshing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// `iat` in milliseconds: revocation by a password change is decided below the second.
+    /// Django's tokens lack it and are judged by `iat` alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_ms: Option<i64>,
 }
 
 impl Claims {
@@ -52,7 +60,7 @@ pub struct TokenPair {
 /// Signs and verifies tokens with the configured key.
 #[derive(Clone)]
 pub struct TokenService {
-    signing_key: Vec<u8>,
+    encoding_key: EncodingKey,
     decoding_key: DecodingKey,
     access_ttl: i64,
     refresh_ttl: i64,
@@ -60,10 +68,10 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(config: &Config) -> Self {
-        let key = config.jwt_signing_key.expose().as_bytes().to_vec();
+        let key = config.jwt_signing_key.expose().as_bytes();
         Self {
-            decoding_key: DecodingKey::from_secret(&key),
-            signing_key: key,
+            decoding_key: DecodingKey::from_secret(key),
+            encoding_key: EncodingKey::from_secret(key),
             access_ttl: i64::try_from(config.jwt_access_ttl).unwrap_or(i64::MAX / 2),
             refresh_ttl: i64::try_from(config.jwt_refresh_ttl).unwrap_or(i64::MAX / 2),
         }
@@ -71,7 +79,7 @@ impl TokenService {
 
     /// Issues a refresh token and its access token, like `RefreshToken.for_user(user)`.
     pub fn issue_pair(&self, user_id: i64, login_method: LoginMethod) -> AppResult<TokenPair> {
-        let now = chrono::Utc::now().timestamp();
+        let (now, now_ms) = now();
         self.pair_from(Claims {
             token_type: "refresh".into(),
             exp: now + self.refresh_ttl,
@@ -79,22 +87,31 @@ impl TokenService {
             jti: new_jti(),
             user_id: user_id.to_string(),
             login_method: Some(login_method),
+            auth_time: Some(now),
+            iat_ms: Some(now_ms),
         })
     }
 
     /// The next refresh token of a rotation: same user and login method, new id and lifetime.
     pub fn rotate(&self, refresh: &Claims) -> AppResult<TokenPair> {
-        let now = chrono::Utc::now().timestamp();
-        self.pair_from(Claims { exp: now + self.refresh_ttl, iat: now, jti: new_jti(), ..refresh.clone() })
+        let (now, now_ms) = now();
+        self.pair_from(Claims {
+            exp: now + self.refresh_ttl,
+            iat: now,
+            iat_ms: Some(now_ms),
+            jti: new_jti(),
+            ..refresh.clone()
+        })
     }
 
     /// A new access token for an existing refresh token, like `refresh.access_token`.
     pub fn access_for(&self, refresh: &Claims) -> AppResult<String> {
-        let now = chrono::Utc::now().timestamp();
+        let (now, now_ms) = now();
         self.sign(&Claims {
             token_type: "access".into(),
             exp: now + self.access_ttl,
             iat: now,
+            iat_ms: Some(now_ms),
             jti: new_jti(),
             ..refresh.clone()
         })
@@ -111,10 +128,8 @@ impl TokenService {
     fn sign(&self, claims: &Claims) -> AppResult<String> {
         let payload = serde_json::to_vec(claims).map_err(anyhow::Error::from)?;
         let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(HEADER_JSON), URL_SAFE_NO_PAD.encode(payload));
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.signing_key)
-            .map_err(|error| anyhow::anyhow!("invalid signing key: {error}"))?;
-        mac.update(signing_input.as_bytes());
-        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding_key, Algorithm::HS256)
+            .map_err(|error| anyhow::anyhow!("signing a token failed: {error}"))?;
         Ok(format!("{signing_input}.{signature}"))
     }
 
@@ -141,6 +156,12 @@ impl TokenService {
         }
         Ok(data.claims)
     }
+}
+
+/// The current time in seconds (for `iat`) and in milliseconds (for `iat_ms`), from one reading.
+fn now() -> (i64, i64) {
+    let now = chrono::Utc::now();
+    (now.timestamp(), now.timestamp_millis())
 }
 
 /// simplejwt's `jti`: a UUID4 as 32 hex digits.

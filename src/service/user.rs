@@ -13,7 +13,7 @@ use crate::{
     domain::{Gender, Language, OtpType, PhoneNumber},
     error::{AppError, AppResult, Rule},
     service::{
-        otp, session,
+        Client, otp, rate_limit, session,
         token::{LoginMethod, TokenPair},
         validate::Validator,
     },
@@ -83,11 +83,12 @@ pub async fn find_by_phone(state: &AppState, phone: &PhoneNumber) -> AppResult<O
 }
 
 /// Whether an account exists for the phone number, and whether it has a password.
-pub async fn look_up_user(state: &AppState, phone_number: Option<String>) -> AppResult<UserLookup> {
+pub async fn look_up_user(state: &AppState, client: &Client, phone_number: Option<String>) -> AppResult<UserLookup> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let Some(phone) = validator.phone("phone_number", phone_number) else {
         return Err(validator.into_error());
     };
+    rate_limit::check_lookup_from(state, client.ip).await?;
     // Boxed: the driver's future is several kilobytes, and unboxed it made every layer above it
     // (handler, middleware, router) that large, each move a memcpy on every request.
     let password = Box::pin(password_by_phone(&state.db, phone.as_str())).await?;
@@ -149,11 +150,11 @@ fn password_by_phone_sql(backend: DbBackend) -> &'static str {
 }
 
 /// Creates the account behind a verified `auth` session and signs it in.
-pub async fn register_user(state: &AppState, input: RegisterInput) -> AppResult<SignedIn> {
+pub async fn register_user(state: &AppState, client: &Client, input: RegisterInput) -> AppResult<SignedIn> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let phone = validator.phone("phone_number", input.phone_number);
     let password = validator.new_password(input.password, input.password2);
-    let full_name = validator.bounded_text("full_name", input.full_name, 255);
+    let full_name = validator.display_name("full_name", input.full_name, 255);
     let date_of_birth = validator.optional_past_date("date_of_birth", input.date_of_birth);
     let gender = validator.optional_choice("gender", input.gender, Gender::from_wire);
     let language = validator.optional_choice("language", input.language, Language::from_wire);
@@ -164,6 +165,10 @@ pub async fn register_user(state: &AppState, input: RegisterInput) -> AppResult<
     let (Some(phone), Some(password), Some(full_name), Some(session)) = (phone, password, full_name, session) else {
         return Err(validator.into_error());
     };
+    // Registration hashes, so it has the brakes of every password change; no account yet, so the
+    // phone is the account's key.
+    rate_limit::check_auth_attempt_from(state, client.ip).await?;
+    rate_limit::check_password_change_for(state, &format!("phone:{}", phone.as_str())).await?;
 
     if find_by_phone(state, &phone).await?.is_some() {
         return Err(AppError::Rule(Rule::UserExists));
@@ -257,7 +262,7 @@ pub struct CreateSuperuserInput {
 pub async fn create_superuser(state: &AppState, input: CreateSuperuserInput) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let phone = validator.phone("phone_number", input.phone_number);
-    let full_name = validator.bounded_text("full_name", input.full_name, 255);
+    let full_name = validator.display_name("full_name", input.full_name, 255);
     let password = validator.new_password(input.password, input.password2);
     if !validator.is_valid() {
         return Err(validator.into_error());

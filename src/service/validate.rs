@@ -2,6 +2,8 @@
 
 use chrono::NaiveDate;
 use phonenumber::country;
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::MixedScript;
 
 use crate::{
     domain::{PhoneNumber, check_password_policy, is_otp_code},
@@ -70,6 +72,52 @@ impl Validator {
             return None;
         }
         Some(value)
+    }
+
+    /// A person's name shown to others: bounded, trimmed, and free of characters that hide or
+    /// reorder text (control, bidi-override and zero-width characters).
+    pub fn display_name(&mut self, field: &'static str, value: Option<String>, max: usize) -> Option<String> {
+        let value = self.bounded_text(field, value, max)?;
+        if value.chars().any(is_disallowed_in_names) {
+            self.push(invalid_characters(field));
+            return None;
+        }
+        Some(value)
+    }
+
+    /// A username under Django's rules (NFKC-normalised; letters, digits and @/./+/-/_; at most
+    /// 150 characters), written in one script so that `аdmin` (Cyrillic а) cannot pass for
+    /// `admin`. Blank clears the username. Whether it is taken is for the caller to check.
+    pub fn username(&mut self, field: &'static str, value: String) -> UsernameInput {
+        let value: String = value.trim().nfkc().collect();
+        if value.is_empty() {
+            return UsernameInput::Clear;
+        }
+        let error = if value.chars().any(is_disallowed_in_names) {
+            invalid_characters(field)
+        } else if value.chars().count() > USERNAME_MAX {
+            FieldError::new(
+                field,
+                "max_length",
+                format!("Ensure this field has no more than {USERNAME_MAX} characters."),
+            )
+        } else if !value.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
+            FieldError::new(
+                field,
+                "invalid",
+                "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
+            )
+        } else if !value.is_single_script() {
+            FieldError::new(
+                field,
+                "mixed_script",
+                "Enter a username written in one alphabet; do not mix scripts such as Latin and Cyrillic.",
+            )
+        } else {
+            return UsernameInput::Valid(value);
+        };
+        self.push(error);
+        UsernameInput::Invalid
     }
 
     pub fn phone(&mut self, field: &'static str, value: Option<String>) -> Option<PhoneNumber> {
@@ -164,6 +212,99 @@ impl Validator {
     }
 }
 
+/// Django's `AbstractUser.username` is a `varchar(150)`.
+const USERNAME_MAX: usize = 150;
+
+/// What a submitted username amounts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsernameInput {
+    /// Blank: remove the username.
+    Clear,
+    /// Normalised and acceptable (uniqueness not yet checked).
+    Valid(String),
+    /// Refused; the error is in the validator.
+    Invalid,
+}
+
+/// Characters that let a name hide, reorder or break text where it is shown: control characters
+/// (newline, BEL, …), line and paragraph separators, bidi marks, embeddings, overrides and
+/// isolates, and zero-width characters.
+pub fn is_disallowed_in_names(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+fn invalid_characters(field: &'static str) -> FieldError {
+    FieldError::new(
+        field,
+        "invalid_characters",
+        "This field may not contain control, bidirectional-control or zero-width characters.",
+    )
+}
+
 fn invalid_choice(field: &'static str, value: &str) -> FieldError {
     FieldError::new(field, "invalid_choice", format!("\"{value}\" is not a valid choice."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn username(value: &str) -> (UsernameInput, Vec<String>) {
+        let mut validator = Validator::new(country::Id::UZ);
+        let outcome = validator.username("username", value.to_string());
+        let codes = match validator.finish() {
+            Ok(()) => Vec::new(),
+            Err(AppError::Validation(errors)) => errors.iter().map(|error| error.code.to_string()).collect(),
+            Err(other) => panic!("{other:?}"),
+        };
+        (outcome, codes)
+    }
+
+    #[test]
+    fn usernames_are_nfkc_normalised() {
+        assert_eq!(username("ａｄｍｉｎ").0, UsernameInput::Valid("admin".into()));
+        assert_eq!(username(" Admin ").0, UsernameInput::Valid("Admin".into()));
+        assert_eq!(username("  ").0, UsernameInput::Clear);
+    }
+
+    #[test]
+    fn single_script_usernames_pass_and_mixed_ones_do_not() {
+        for name in ["alisher_99", "алишер.99", "Alisher", "Алишер", "o_g_il@mail.uz", "oʻgʻil"] {
+            assert_eq!(username(name).0, UsernameInput::Valid(name.into()), "{name}");
+        }
+        assert_eq!(username("\u{0430}dmin"), (UsernameInput::Invalid, vec!["mixed_script".to_string()]));
+    }
+
+    #[test]
+    fn hidden_characters_are_refused() {
+        for name in ["ad\u{200B}min", "ad\nmin", "ad\u{202E}nim", "admin\u{7}", "\u{FEFF}admin"] {
+            assert_eq!(username(name), (UsernameInput::Invalid, vec!["invalid_characters".to_string()]), "{name:?}");
+        }
+        assert_eq!(username("ad min").1, vec!["invalid".to_string()]);
+        assert_eq!(username(&"a".repeat(151)).1, vec!["max_length".to_string()]);
+    }
+
+    #[test]
+    fn display_names_keep_ordinary_text_and_refuse_hidden_characters() {
+        let mut validator = Validator::new(country::Id::UZ);
+        for name in ["Alisher Navoiy", "Алишер Навоий", "O‘tkir Hoshimov", "محمد", "Jean-Luc d'Arc"] {
+            assert_eq!(validator.display_name("full_name", Some(name.into()), 255).as_deref(), Some(name));
+        }
+        assert!(validator.is_valid());
+        for name in ["Ali\u{202E}reh", "Ali\nAdmin", "Ali\u{7}", "Ali\u{200B}", "\u{2066}Ali", "Ali\u{200F}"] {
+            let mut validator = Validator::new(country::Id::UZ);
+            assert_eq!(validator.display_name("full_name", Some(name.into()), 255), None, "{name:?}");
+            let Err(AppError::Validation(errors)) = validator.finish() else { panic!("{name:?} passed") };
+            assert_eq!((errors[0].field, errors[0].code), (Some("full_name"), "invalid_characters"));
+        }
+    }
 }

@@ -97,11 +97,12 @@ macro_rules! dispatch {
 }
 
 impl Store {
-    /// Connects to Redis when a URL is given, otherwise starts an in-process store.
-    pub async fn connect(redis_url: Option<&str>, key_prefix: &str) -> anyhow::Result<Self> {
+    /// Connects to Redis when a URL is given, otherwise starts an in-process store holding at
+    /// most `memory_max_entries` entries.
+    pub async fn connect(redis_url: Option<&str>, key_prefix: &str, memory_max_entries: usize) -> anyhow::Result<Self> {
         Ok(match redis_url {
             Some(url) => Store::Redis(RedisStore::connect(url, key_prefix).await?),
-            None => Store::Memory(MemoryStore::default()),
+            None => Store::Memory(MemoryStore::new(memory_max_entries)),
         })
     }
 

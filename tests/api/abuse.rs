@@ -80,7 +80,7 @@ async fn the_deployment_wide_sms_budget_stops_sending(backend: Backend) {
     assert!(retry_after(&exhausted) > 3500);
     // The refused phone's own cooldown was not spent, and review numbers cost no SMS.
     app.send_otp("auth", "+998900000000").await;
-    app.state.store.remove("limit:sms_global:all").await.unwrap();
+    app.state.store.remove("limit:sms_registration:all").await.unwrap();
     app.send_otp("auth", "+998901000003").await;
 }
 

@@ -9,16 +9,16 @@ use std::{
 use serde_json::{Value, json};
 
 /// A scratch directory per test, so `.env` files and SQLite databases never collide.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("tantana-cli-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }
 
-    fn database_url(&self) -> String {
+    pub(crate) fn database_url(&self) -> String {
         format!("sqlite://{}?mode=rwc", self.0.join("db.sqlite3").display())
     }
 }
@@ -61,7 +61,13 @@ fn check_config_masks_secrets_and_names_bad_variables() {
         &["check-config"],
         &[
             ("SECRET_KEY", "very-secret-signing-key"),
-            ("DATABASE_URL", "postgres://tantana:db-password@db.internal:5432/tantana"),
+            (
+                "DATABASE_URL",
+                "postgres://tantana:db-password@db.internal:5432/tantana?sslpassword=ssl-key-password&\
+                 password=query-password&sslmode=require",
+            ),
+            ("REDIS_URL", "redis://:redis-password@cache.internal:6379/0"),
+            ("OTP_TEST_NUMBERS", "+998900000000=081020"),
             ("ESKIZ_EMAIL", "ops@tantana.uz"),
             ("ESKIZ_PASSWORD", "eskiz-password"),
             ("SMS_BACKEND", "eskiz"),
@@ -70,8 +76,22 @@ fn check_config_masks_secrets_and_names_bad_variables() {
     let shown = text(&good.stdout);
     assert!(good.status.success(), "{}", text(&good.stderr));
     assert!(shown.contains("configuration is valid"));
-    assert!(shown.contains("postgres://tantana:***@db.internal:5432/tantana"), "{shown}");
-    for secret in ["very-secret-signing-key", "db-password", "eskiz-password"] {
+    assert!(
+        shown.contains("postgres://tantana:***@db.internal:5432/tantana?sslpassword=***&password=***&sslmode=require"),
+        "{shown}"
+    );
+    assert!(shown.contains("redis://:***@cache.internal:6379/0"), "{shown}");
+    // The review number is shown, its fixed code is not.
+    assert!(shown.contains("\"+998900000000\": \"***\""), "{shown}");
+    for secret in [
+        "very-secret-signing-key",
+        "db-password",
+        "ssl-key-password",
+        "query-password",
+        "redis-password",
+        "081020",
+        "eskiz-password",
+    ] {
         assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
     }
     // Unset, the pool follows the machine: two connections per CPU plus one.
@@ -115,12 +135,12 @@ fn migrate_applies_and_lists_every_migration() {
     assert!(after.lines().any(|line| line.contains("add_users_tokens_valid_after") && line.contains("Pending")));
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Stops the server even when an assertion fails.
-struct Server(std::process::Child);
+pub(crate) struct Server(pub(crate) std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -161,6 +161,7 @@ impl TestApp {
             // Every request of a test comes from one address; the limit tests lower these.
             ("RATE_LIMIT_AUTH_PER_IP_PER_MINUTE".into(), "10000".into()),
             ("RATE_LIMIT_OTP_PER_IP_PER_HOUR".into(), "10000".into()),
+            ("RATE_LIMIT_LOOKUP_PER_IP_PER_MINUTE".into(), "10000".into()),
         ];
         if backend == Backend::Postgres {
             vars.push(("REDIS_URL".into(), redis_url()));
@@ -170,13 +171,15 @@ impl TestApp {
         vars.extend(extra.iter().map(|(key, value)| (key.to_string(), value.to_string())));
         let config = Config::from_vars(vars).expect("test configuration is valid");
         let store =
-            Store::connect(config.redis_url.as_deref(), &config.redis_key_prefix).await.unwrap_or_else(|error| {
-                panic!(
-                    "Redis at {} does not answer ({error}). Start it (e.g. `redis-server --daemonize yes`) \
+            Store::connect(config.redis_url.as_deref(), &config.redis_key_prefix, config.store_memory_max_entries)
+                .await
+                .unwrap_or_else(|error| {
+                    panic!(
+                        "Redis at {} does not answer ({error}). Start it (e.g. `redis-server --daemonize yes`) \
                  or point TEST_REDIS_URL at one.",
-                    redis_url()
-                )
-            });
+                        redis_url()
+                    )
+                });
         let db = db::connect(&config).await.expect("test database opens and migrates");
         let state = AppState::new(config, db, store);
         let router = app(state.clone()).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));

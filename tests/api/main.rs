@@ -3,15 +3,22 @@
 
 mod abuse;
 mod cli;
+mod client_identity;
 mod graphql_errors;
 mod graphql_flows;
 mod graphql_helpers;
 mod graphql_limits;
+mod hash_admission;
 mod helpers;
+mod names;
 mod openapi;
 mod ops;
+mod production_defaults;
 mod rest_errors;
 mod rest_flows;
 mod rest_otp;
 mod rest_tokens;
 mod schema;
+mod serving;
+mod sms_spend;
+mod token_hardening;

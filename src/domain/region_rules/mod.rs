@@ -38,8 +38,12 @@ struct RegionSource {
     /// An international dialling prefix the crate would strip after the `+` (a digits literal).
     international_prefix: Option<&'static str>,
     general: RuleSource,
-    /// Every number type; a number is valid when it matches the general rule and any of these.
-    types: Cow<'static, [RuleSource]>,
+    /// The types the crate tries before fixed line and mobile, in its order (premium rate, toll
+    /// free, shared cost, VoIP, personal, pager, UAN, voicemail); a number matching one of these
+    /// is of that type, whatever else it matches.
+    other_types: Cow<'static, [RuleSource]>,
+    fixed_line: Option<RuleSource>,
+    mobile: Option<RuleSource>,
 }
 
 impl RegionSource {
@@ -65,7 +69,7 @@ impl RegionSource {
             return None;
         }
         let descriptors = meta.descriptors();
-        let types = [
+        let other_types = [
             descriptors.premium_rate(),
             descriptors.toll_free(),
             descriptors.shared_cost(),
@@ -74,14 +78,14 @@ impl RegionSource {
             descriptors.pager(),
             descriptors.uan(),
             descriptors.voicemail(),
-            descriptors.fixed_line(),
-            descriptors.mobile(),
         ];
         Some(Self {
             country_code: code,
             international_prefix,
             general: RuleSource::of(descriptors.general()),
-            types: types.into_iter().flatten().map(RuleSource::of).collect(),
+            other_types: other_types.into_iter().flatten().map(RuleSource::of).collect(),
+            fixed_line: descriptors.fixed_line().map(RuleSource::of),
+            mobile: descriptors.mobile().map(RuleSource::of),
         })
     }
 }
@@ -105,6 +109,14 @@ impl Rule {
         Some(Self { lengths: source.lengths, pattern })
     }
 
+    /// A descriptor the region may lack: `Some(None)` without one, `None` when it does not compile.
+    fn compile_optional(source: &Option<RuleSource>) -> Option<Option<Self>> {
+        match source {
+            None => Some(None),
+            Some(source) => Self::compile(source).map(Some),
+        }
+    }
+
     /// `phonenumber`'s `Descriptor::is_match`.
     fn is_match(&self, national: &str) -> bool {
         (self.lengths.is_empty() || self.lengths.contains(&(national.len() as u16))) && self.pattern.is_match(national)
@@ -116,7 +128,21 @@ pub struct RegionRules {
     country_code: String,
     international_prefix: Option<&'static str>,
     general: Rule,
-    types: Vec<Rule>,
+    other_types: Vec<Rule>,
+    fixed_line: Option<Rule>,
+    mobile: Option<Rule>,
+    /// The crate calls every fixed line "fixed line or mobile" when both patterns are one text.
+    fixed_line_is_mobile: bool,
+}
+
+/// A valid number's type as `phonenumber::number_type` tells it, as far as SMS delivery cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineType {
+    FixedLine,
+    Mobile,
+    FixedLineOrMobile,
+    /// Premium rate, toll free, VoIP and the other types that are neither.
+    Other,
 }
 
 impl RegionRules {
@@ -145,8 +171,45 @@ impl RegionRules {
             country_code: source.country_code.to_string(),
             international_prefix: source.international_prefix,
             general: Rule::compile(&source.general)?,
-            types: source.types.iter().map(Rule::compile).collect::<Option<_>>()?,
+            other_types: source.other_types.iter().map(Rule::compile).collect::<Option<_>>()?,
+            fixed_line: Rule::compile_optional(&source.fixed_line)?,
+            mobile: Rule::compile_optional(&source.mobile)?,
+            fixed_line_is_mobile: source.fixed_line.as_ref().map(|rule| rule.pattern)
+                == source.mobile.as_ref().map(|rule| rule.pattern),
         })
+    }
+
+    /// `phonenumber::number_type` for a national number of this region; `None` for Unknown
+    /// (the number is not valid).
+    fn line_type(&self, national: &str) -> Option<LineType> {
+        let matches = |rule: &Option<Rule>| rule.as_ref().is_some_and(|rule| rule.is_match(national));
+        if !(NATIONAL_LENGTHS.contains(&national.len()) && self.general.is_match(national)) {
+            None
+        } else if self.other_types.iter().any(|rule| rule.is_match(national)) {
+            Some(LineType::Other)
+        } else if matches(&self.fixed_line) {
+            let also_mobile = self.fixed_line_is_mobile || matches(&self.mobile);
+            Some(if also_mobile { LineType::FixedLineOrMobile } else { LineType::FixedLine })
+        } else if matches(&self.mobile) {
+            Some(LineType::Mobile)
+        } else {
+            None
+        }
+    }
+
+    /// This region's country calling code, as digits.
+    pub fn country_code(&self) -> &str {
+        &self.country_code
+    }
+
+    /// For `digits` (a valid E.164 number without its `+`): `Some(mobile)` when they carry this
+    /// region's country code, `None` when they do not. Mobile is what the crate's `number_type`
+    /// calls `Mobile` or `FixedLineOrMobile` (ranges its metadata cannot split, which operators
+    /// also give mobile lines; a plain fixed line cannot receive an SMS).
+    pub fn is_mobile(&self, digits: &str) -> Option<bool> {
+        let national = digits.strip_prefix(&self.country_code)?;
+        let line = self.line_type(national);
+        Some(matches!(line, Some(LineType::Mobile | LineType::FixedLineOrMobile)))
     }
 
     /// For `digits` (what followed the `+`): `Some(valid)` when they carry this region's country
@@ -158,9 +221,7 @@ impl RegionRules {
             return None;
         }
         let national = digits.strip_prefix(&self.country_code)?;
-        let valid = NATIONAL_LENGTHS.contains(&national.len())
-            && self.general.is_match(national)
-            && self.types.iter().any(|rule| rule.is_match(national));
+        let valid = self.line_type(national).is_some();
         Some(valid.then(|| format!("+{digits}")))
     }
 }
@@ -181,11 +242,18 @@ mod tests {
         let _ = writeln!(text, "    country_code: {},", source.country_code);
         let _ = writeln!(text, "    international_prefix: {:?},", source.international_prefix);
         let _ = writeln!(text, "    general: {},", rule(&source.general));
-        text.push_str("    types: Cow::Borrowed(&[\n");
-        for each in source.types.iter() {
-            let _ = writeln!(text, "        {},", rule(each));
+        text.push_str("    other_types: Cow::Borrowed(&[");
+        for each in source.other_types.iter() {
+            let _ = write!(text, "\n        {},", rule(each));
         }
-        text.push_str("    ]),\n};\n");
+        text.push_str(if source.other_types.is_empty() { "]),\n" } else { "\n    ]),\n" });
+        for (name, each) in [("fixed_line", &source.fixed_line), ("mobile", &source.mobile)] {
+            let _ = match each {
+                Some(each) => writeln!(text, "    {name}: Some({}),", rule(each)),
+                None => writeln!(text, "    {name}: None,"),
+            };
+        }
+        text.push_str("};\n");
         text
     }
 

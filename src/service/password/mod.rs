@@ -4,12 +4,16 @@
 //! Django process can still read them. Django's `pbkdf2_sha256$…` and older argon2 hashes verify
 //! and are reported as needing a rehash. Hashes with our parameters are computed by `argon2id`
 //! (the same function, with prefetching); all others by the argon2 crate.
+//!
+//! The queue in front of the hashing threads is bounded in cost units (one unit: one hash with
+//! our parameters). A hash that does not fit is refused at once with a 503 and `Retry-After`,
+//! instead of waiting behind a flood until the request deadline.
 
 mod argon2id;
 
 use std::sync::{
     Arc, Mutex, PoisonError,
-    atomic::{AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     mpsc,
 };
 
@@ -30,6 +34,18 @@ const OUTPUT_LEN: usize = 32;
 const DJANGO_ARGON2_PREFIX: &str = "argon2";
 const DJANGO_PBKDF2_PREFIX: &str = "pbkdf2_sha256$";
 
+/// PBKDF2-SHA256 iterations that take as long as one hash with our argon2 parameters: a
+/// 1,000,000-iteration check took 120 ms on the host where ours took 12–20 ms (bench/RESULTS.md).
+const PBKDF2_ITERATIONS_PER_UNIT: u64 = 125_000;
+
+/// Roughly how long one unit keeps a hashing thread busy, to tell a refused client when the
+/// queue will have drained (the upper end of the benchmark's single-hash times).
+const UNIT_MILLIS: u64 = 20;
+
+/// Queue units per hashing thread when the caller does not configure it (`PASSWORD_HASH_QUEUE`
+/// defaults to the same four per core).
+const DEFAULT_QUEUE_PER_THREAD: usize = 4;
+
 /// Result of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verification {
@@ -42,7 +58,13 @@ pub struct Verification {
 type Memory = Box<[Block]>;
 
 /// A hash or verification, run on a hashing thread with that thread's memory.
-type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
+type Work = Box<dyn FnOnce(&mut [Block]) + Send>;
+
+/// Work and the queue capacity it holds until a thread takes it.
+struct Job {
+    admission: Arc<Admission>,
+    work: Work,
+}
 
 /// Runs hashes on `concurrency` dedicated threads, so a login flood queues here instead of
 /// occupying the threads that serve cheap requests.
@@ -56,29 +78,34 @@ type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
 pub struct PasswordHasher {
     jobs: mpsc::Sender<Job>,
     waiting: HashQueue,
+    threads: usize,
+    /// Hashes a thread started (for tests and metrics).
+    started: Arc<AtomicU64>,
     /// A real hash of a random password, verified when the account does not exist so that
     /// "no such user" takes as long as "wrong password". Made on first use, not at start-up.
     dummy_hash: Arc<OnceCell<String>>,
 }
 
 impl PasswordHasher {
+    /// `concurrency` threads at the default niceness, with four queue units per thread.
     pub fn new(concurrency: usize) -> Self {
-        Self::with_nice(concurrency, DEFAULT_HASH_NICE)
+        Self::with_queue(concurrency, DEFAULT_QUEUE_PER_THREAD * concurrency.max(1), DEFAULT_HASH_NICE)
     }
 
-    /// `new` with the hashing threads at niceness `nice`.
-    pub fn with_nice(concurrency: usize, nice: i32) -> Self {
+    /// `concurrency` threads at niceness `nice`; at most `queue_units` cost units wait for them.
+    pub fn with_queue(concurrency: usize, queue_units: usize, nice: i32) -> Self {
+        let threads = concurrency.max(1);
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
-        let waiting = HashQueue::default();
-        for _ in 0..concurrency.max(1) {
-            let (queue, waiting) = (Arc::clone(&queue), waiting.clone());
+        for _ in 0..threads {
+            let queue = Arc::clone(&queue);
             std::thread::Builder::new()
                 .name("password-hash".into())
-                .spawn(move || hashing_thread(&queue, &waiting, nice))
+                .spawn(move || hashing_thread(&queue, nice))
                 .expect("cannot start a password hashing thread");
         }
-        Self { jobs, waiting, dummy_hash: Arc::new(OnceCell::new()) }
+        let waiting = HashQueue::with_capacity(queue_units);
+        Self { jobs, waiting, threads, started: Arc::default(), dummy_hash: Arc::new(OnceCell::new()) }
     }
 
     /// Hashes waiting for a free thread (for metrics).
@@ -91,10 +118,16 @@ impl PasswordHasher {
         self.waiting.clone()
     }
 
+    /// Hashes and verifications the threads have started since start-up; ones whose caller gave
+    /// up while queued are not counted, since they are never computed.
+    pub fn hashes_started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
+    }
+
     /// Hashes a new password with the current parameters.
     pub async fn hash(&self, password: &str) -> AppResult<String> {
         let password = password.to_string();
-        self.run(move |memory| hash_blocking(&password, memory)).await?
+        self.run(1, move |memory| hash_blocking(&password, memory)).await?
     }
 
     /// Checks a password against a stored hash (`None`: the account does not exist).
@@ -107,69 +140,176 @@ impl PasswordHasher {
                 (self.dummy_hash.get_or_try_init(make).await?.clone(), false)
             }
         };
-        let verification = self.run(move |memory| verify_blocking(&password, &stored, memory)).await?;
+        let units = verification_units(&stored);
+        let verification = self.run(units, move |memory| verify_blocking(&password, &stored, memory)).await?;
         Ok(Verification { matches: verification.matches && exists, ..verification })
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut [Block]) -> T + Send + 'static) -> AppResult<T> {
+    /// Queues `work` if `units` of queue capacity are free, and waits for its answer.
+    async fn run<T: Send + 'static>(
+        &self,
+        units: usize,
+        work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
+    ) -> AppResult<T> {
+        let Some(admission) = self.waiting.admit(units) else {
+            metrics::counter!("password_hash_refused_total").increment(1);
+            return Err(AppError::Busy { retry_after_secs: self.drain_secs() });
+        };
+        // If this future is dropped while the job waits (client gone, deadline), its capacity is
+        // free at once; the thread that later takes the job finds nobody waiting and skips it.
+        let _held = ReleaseOnDrop(Arc::clone(&admission));
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |memory| {
-            // The caller gave up while queued (client gone, deadline): nobody wants the answer.
+        let started = Arc::clone(&self.started);
+        let work = Box::new(move |memory: &mut [Block]| {
             if !reply.is_closed() {
+                started.fetch_add(1, Ordering::Relaxed);
                 let _ = reply.send(work(memory));
             }
         });
-        self.waiting.join();
-        if self.jobs.send(job).is_err() {
-            self.waiting.leave();
+        // A failed send hands the job back and drops it, which releases its admission.
+        if self.jobs.send(Job { admission, work }).is_err() {
             return Err(anyhow::anyhow!("password hashing threads are gone").into());
         }
         answer.await.map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing failed")))
     }
+
+    /// Whole seconds until the queue as it is now has drained, at least one.
+    fn drain_secs(&self) -> u64 {
+        let units = self.waiting.units() as u64;
+        (units * UNIT_MILLIS).div_ceil(self.threads as u64 * 1000).max(1)
+    }
 }
 
-/// Hashes waiting for a free hashing thread. While there are some, every thread is busy and more
-/// sign-ins are on their way (see `service::sign_in_writer`).
+/// What checking a password against `stored` costs the hashing threads, in hashes with our
+/// parameters: argon2 by work (memory × passes) or by memory, whichever is larger; PBKDF2 by
+/// iterations. At least 1; anything unparsable fails fast and counts as 1.
+fn verification_units(stored: &str) -> usize {
+    let units = if let Some(phc) = stored.strip_prefix(DJANGO_ARGON2_PREFIX).filter(|rest| rest.starts_with('$')) {
+        PasswordHash::new(phc).ok().and_then(|hash| Params::try_from(&hash).ok()).map_or(1, |params| {
+            let (memory, passes) = (u64::from(params.m_cost()), u64::from(params.t_cost()));
+            let ours = u64::from(MEMORY_KIB);
+            // The argon2 crate computes lanes one after another, so parallelism adds no speed.
+            let work = (memory * passes).div_ceil(ours * u64::from(ITERATIONS));
+            work.max(memory.div_ceil(ours))
+        })
+    } else if let Some(rest) = stored.strip_prefix(DJANGO_PBKDF2_PREFIX) {
+        let iterations = rest.split('$').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        iterations.div_ceil(PBKDF2_ITERATIONS_PER_UNIT)
+    } else {
+        1
+    };
+    usize::try_from(units).unwrap_or(usize::MAX).max(1)
+}
+
+/// Hashes waiting for a free hashing thread, counted as jobs and as cost units. While there are
+/// some, every thread is busy and more sign-ins are on their way (see `service::sign_in_writer`).
 #[derive(Clone, Default)]
-pub struct HashQueue(Arc<AtomicUsize>);
+pub struct HashQueue(Arc<Waiting>);
+
+#[derive(Default)]
+struct Waiting {
+    hashes: AtomicUsize,
+    units: AtomicUsize,
+    /// Most units that may wait; 0 reads as 1, so that one hash can always be admitted.
+    capacity: usize,
+}
 
 impl HashQueue {
+    fn with_capacity(units: usize) -> Self {
+        Self(Arc::new(Waiting { capacity: units, ..Waiting::default() }))
+    }
+
     pub fn len(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
+        self.0.hashes.load(Ordering::Relaxed)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// A hash was handed to the threads.
-    fn join(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+    /// Cost units waiting.
+    pub fn units(&self) -> usize {
+        self.0.units.load(Ordering::Acquire)
     }
 
-    /// A hash left the queue: a thread took it, or it was never handed over.
-    fn leave(&self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+    /// Most cost units that may wait.
+    pub fn capacity(&self) -> usize {
+        self.0.capacity.max(1)
+    }
+
+    /// Reserves a job's units if they fit. The reservation and the check are one atomic step,
+    /// so concurrent callers can never overfill the queue. One job never weighs more than the
+    /// whole queue, so an expensive legacy hash still gets in when the queue is empty.
+    fn admit(&self, units: usize) -> Option<Arc<Admission>> {
+        let capacity = self.capacity();
+        let units = units.clamp(1, capacity);
+        self.0
+            .units
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |waiting| {
+                waiting.checked_add(units).filter(|total| *total <= capacity)
+            })
+            .ok()?;
+        self.0.hashes.fetch_add(1, Ordering::Relaxed);
+        Some(Arc::new(Admission { queue: self.clone(), units, released: AtomicBool::new(false) }))
+    }
+
+    /// A job left the queue: a thread took it, its caller gave up, or it was never handed over.
+    fn leave(&self, units: usize) {
+        self.0.hashes.fetch_sub(1, Ordering::Relaxed);
+        self.0.units.fetch_sub(units, Ordering::AcqRel);
     }
 
     /// A queue that reads as `waiting` hashes long, for tests.
     #[cfg(test)]
     pub(crate) fn of_length(waiting: usize) -> Self {
-        Self(Arc::new(AtomicUsize::new(waiting)))
+        let queue = Self::default();
+        queue.0.hashes.store(waiting, Ordering::Relaxed);
+        queue
+    }
+}
+
+/// The units one job holds in the queue, given back exactly once.
+struct Admission {
+    queue: HashQueue,
+    units: usize,
+    released: AtomicBool,
+}
+
+impl Admission {
+    fn release(&self) {
+        if !self.released.swap(true, Ordering::AcqRel) {
+            self.queue.leave(self.units);
+        }
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// The caller's hold on its job's admission: released when the caller stops waiting.
+struct ReleaseOnDrop(Arc<Admission>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.0.release();
     }
 }
 
 /// One hashing thread: takes jobs until every `PasswordHasher` clone is dropped.
-fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, waiting: &HashQueue, nice: i32) {
+fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, nice: i32) {
     lower_thread_priority(nice);
     let mut memory: Option<Memory> = None;
     loop {
         let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(job) = job else { return };
-        waiting.leave();
+        let Ok(Job { admission, work }) = job else { return };
+        admission.release();
+        drop(admission);
         let memory = memory.get_or_insert_with(new_memory);
         // A panicking job loses its answer (the caller sees an internal error), not the thread.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(memory)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(memory)));
     }
 }
 
@@ -351,9 +491,115 @@ mod tests {
     async fn the_hashing_threads_run_at_the_configured_niceness() {
         // SAFETY: getpriority only reads its integer arguments; `who = 0` is the calling thread.
         let nice_of_hashing_thread = |hasher: PasswordHasher| async move {
-            hasher.run(|_| unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }).await.unwrap()
+            hasher.run(1, |_| unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }).await.unwrap()
         };
-        assert_eq!(nice_of_hashing_thread(PasswordHasher::with_nice(1, 18)).await, 18);
+        assert_eq!(nice_of_hashing_thread(PasswordHasher::with_queue(1, 4, 18)).await, 18);
         assert_eq!(nice_of_hashing_thread(PasswordHasher::new(1)).await, DEFAULT_HASH_NICE);
+    }
+
+    fn django_argon2(params: Params) -> String {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        format!("{DJANGO_ARGON2_PREFIX}{}", hasher.hash_password(b"correct horse", &salt).unwrap())
+    }
+
+    #[test]
+    fn legacy_hashes_weigh_by_their_cost_relative_to_ours() {
+        let ours = hash_blocking("correct horse", &mut new_memory()).unwrap();
+        assert_eq!(verification_units(&ours), 1);
+        // Django 5's PBKDF2 default and Django's argon2 default (100 MiB, 8 lanes).
+        let pbkdf2 = "pbkdf2_sha256$1000000$seasalt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        assert_eq!(verification_units(pbkdf2), 8);
+        // Computed, not hashed: a real m=102400 hash takes a second in a debug build.
+        let django_default = "argon2$argon2id$v=19$m=102400,t=2,p=8$c2Vhc2FsdHNlYXNhbHQ$\
+                              AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        assert_eq!(verification_units(django_default), 6);
+        // Fewer passes than ours still cost the memory; cheaper PBKDF2 costs at least one unit.
+        assert_eq!(verification_units(&django_argon2(Params::new(2 * MEMORY_KIB, 1, 1, None).unwrap())), 2);
+        assert_eq!(verification_units("pbkdf2_sha256$1000$seasalt$AAAA"), 1);
+        for unusable in ["", "!unusable", "argon2$garbage", "pbkdf2_sha256$x$y$z", "md5$abc$def"] {
+            assert_eq!(verification_units(unusable), 1, "{unusable}");
+        }
+    }
+
+    #[test]
+    fn the_queue_admits_units_up_to_its_capacity_and_no_further() {
+        let queue = HashQueue::with_capacity(3);
+        let first = queue.admit(1).unwrap();
+        let second = queue.admit(2).unwrap();
+        assert!(queue.admit(1).is_none());
+        assert_eq!((queue.len(), queue.units()), (2, 3));
+        // Released once, however many times it is let go.
+        first.release();
+        first.release();
+        drop(first);
+        assert_eq!((queue.len(), queue.units()), (1, 2));
+        assert!(queue.admit(2).is_none());
+        let third = queue.admit(1).unwrap();
+        drop((second, third));
+        assert!(queue.is_empty());
+        // A job heavier than the whole queue is clamped to it: alone it fits, beside others not.
+        let heavy = queue.admit(50).unwrap();
+        assert_eq!(queue.units(), 3);
+        assert!(queue.admit(1).is_none());
+        drop(heavy);
+        assert_eq!(queue.units(), 0);
+    }
+
+    #[test]
+    fn concurrent_admissions_never_overfill_the_queue() {
+        let queue = HashQueue::with_capacity(5);
+        let barrier = std::sync::Barrier::new(16);
+        let admitted: Vec<Arc<Admission>> = std::thread::scope(|scope| {
+            let tries: Vec<_> = (0..16)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        (0..100).filter_map(|_| queue.admit(1)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            tries.into_iter().flat_map(|thread| thread.join().unwrap()).collect()
+        });
+        assert_eq!(admitted.len(), 5);
+        assert_eq!(queue.units(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_a_caller_that_gives_up_frees_its_place() {
+        let hasher = PasswordHasher::with_queue(1, 1, DEFAULT_HASH_NICE);
+        // The only thread waits on this until the test lets it go.
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let busy = tokio::spawn({
+            let hasher = hasher.clone();
+            async move { hasher.run(1, move |_| gate.recv().is_ok()).await }
+        });
+        while hasher.hashes_started() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let queued = tokio::spawn({
+            let hasher = hasher.clone();
+            async move { hasher.run(1, |_| "queued").await }
+        });
+        while hasher.queue_depth() == 0 {
+            tokio::task::yield_now().await;
+        }
+
+        let refused = hasher.verify("correct horse", Some("pbkdf2_sha256$1000$seasalt$AAAA")).await;
+
+        assert!(matches!(refused, Err(AppError::Busy { retry_after_secs: 1 })), "{refused:?}");
+        // The queued caller gives up: its unit is free at once, before any thread gets to it.
+        queued.abort();
+        assert!(queued.await.unwrap_err().is_cancelled());
+        assert_eq!((hasher.queue_depth(), hasher.waiting.units()), (0, 0));
+        let admitted = tokio::spawn({
+            let hasher = hasher.clone();
+            async move { hasher.run(1, |_| "admitted").await }
+        });
+        open.send(()).unwrap();
+        assert!(busy.await.unwrap().unwrap());
+        assert_eq!(admitted.await.unwrap().unwrap(), "admitted");
+        // The abandoned job was skipped: two hashes ran, not three.
+        assert_eq!(hasher.hashes_started(), 2);
     }
 }
