@@ -247,6 +247,10 @@ fn free_port() -> u16 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(backing_services),
+    ignore = "set TEST_DATABASE_URL and TEST_REDIS_URL to run the PostgreSQL + Redis tier"
+)]
 async fn losing_redis_gives_503_and_the_service_recovers_by_itself() {
     let port = free_port();
     let redis = OwnRedis::start(port);
@@ -282,6 +286,10 @@ async fn losing_redis_gives_503_and_the_service_recovers_by_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(backing_services),
+    ignore = "set TEST_DATABASE_URL and TEST_REDIS_URL to run the PostgreSQL + Redis tier"
+)]
 async fn pooled_connections_the_database_closed_are_replaced_before_use() {
     // Hot connections are lent without a ping; one idle for `PING_IF_IDLE_FOR` is checked first,
     // so connections the server dropped while idle (a restart, a proxy's timeout) cost no request.
@@ -298,6 +306,10 @@ async fn pooled_connections_the_database_closed_are_replaced_before_use() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(backing_services),
+    ignore = "set TEST_DATABASE_URL and TEST_REDIS_URL to run the PostgreSQL + Redis tier"
+)]
 async fn a_connection_lost_while_in_use_costs_at_most_a_503_and_the_next_request_succeeds() {
     // One pooled connection, closed by the server moments after use: too fresh to be pinged,
     // so the next query may run on it. That request gets the database-unavailable envelope (never

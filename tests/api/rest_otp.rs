@@ -241,6 +241,10 @@ async fn fifty_parallel_wrong_guesses_evaluate_at_most_five(backend: Backend) {
 
 /// Two instances behind a load balancer share OTP sessions, cooldowns and counters via Redis.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(backing_services),
+    ignore = "set TEST_DATABASE_URL and TEST_REDIS_URL to run the PostgreSQL + Redis tier"
+)]
 async fn instances_on_one_postgres_and_redis_share_otp_state() {
     let a = TestApp::spawn_with(Backend::Postgres, &[("OTP_MAX_PER_HOUR", "2")]).await;
     let b = a.sibling().await;
