@@ -16,7 +16,7 @@ use crate::{
 
 /// `tantana migrate up|down|status` against the configured database.
 pub async fn migrate(config: &Config, command: MigrateCommand) -> anyhow::Result<()> {
-    let db = db::open(&config.database_url, 1).await?;
+    let db = db::open(&config.database_url, config.db_password.as_ref(), 1).await?;
     migration::run_command(&db, command).await.context("migration failed")
 }
 

@@ -1,10 +1,12 @@
 //! Opening the database and bringing its schema up to date.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, sqlx};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
 
@@ -13,14 +15,22 @@ pub const PING_IF_IDLE_FOR: Duration = Duration::from_millis(500);
 
 /// Connects with the configured pool size and runs pending migrations.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    let db = open(&config.database_url, config.db_max_connections).await?;
+    let db = open(&config.database_url, config.db_password.as_ref(), config.db_max_connections).await?;
     Migrator::up(&db, None).await.context("running database migrations failed")?;
     Ok(db)
 }
 
 /// Connects without migrating (the `migrate` command decides itself).
-pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+pub async fn open(
+    url: &str,
+    password: Option<&SecretString>,
+    max_connections: u32,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_string());
+    if let Some(password) = password {
+        let password = password.expose_secret().to_string();
+        options.map_sqlx_postgres_opts(move |options| options.password(&password));
+    }
     options
         .max_connections(max_connections)
         .min_connections(1)
@@ -44,12 +54,6 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<DatabaseCon
     let db =
         Database::connect(options).await.with_context(|| format!("cannot open the database at {}", redact_url(url)))?;
     Ok(db)
-}
-
-/// A query sent straight through sqlx that failed, in the shape SeaORM reports it: the mapping
-/// to `AppError` (a lost connection is 503, not 500) reads that shape.
-pub fn query_failed(error: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs.

@@ -305,21 +305,25 @@ impl From<redis::RedisError> for AppError {
 
 #[cfg(test)]
 mod tests {
-    use std::io;
+    use std::{io, sync::Arc};
 
-    use sea_orm::sqlx;
+    use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, sqlx};
 
     use super::*;
 
-    fn query_failed(error: sqlx::Error) -> AppError {
-        crate::db::query_failed(error).into()
+    /// A failed query as SeaORM reports it (its `sqlx_error_to_query_err`, which is not public).
+    fn failed_query(error: sqlx::Error) -> AppError {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))).into()
     }
 
     #[test]
     fn a_lost_database_connection_is_unavailability_and_other_query_failures_are_internal() {
-        let reset = query_failed(sqlx::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset)));
+        let reset = failed_query(sqlx::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset)));
         assert!(matches!(reset, AppError::ServiceUnavailable { service: "database", .. }), "{reset:?}");
-        assert!(matches!(query_failed(sqlx::Error::PoolTimedOut), AppError::ServiceUnavailable { .. }));
-        assert!(matches!(query_failed(sqlx::Error::RowNotFound), AppError::Internal(_)));
+        assert!(matches!(failed_query(sqlx::Error::PoolTimedOut), AppError::ServiceUnavailable { .. }));
+        assert!(matches!(failed_query(sqlx::Error::RowNotFound), AppError::Internal(_)));
+        // An exhausted pool, as SeaORM reports it when acquiring a connection.
+        let acquire = AppError::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout));
+        assert!(matches!(acquire, AppError::ServiceUnavailable { service: "database", .. }), "{acquire:?}");
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod logging;
+pub mod request;
 pub mod server;
 pub mod service;
 pub mod sms;

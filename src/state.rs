@@ -2,11 +2,11 @@
 
 use std::{ops::Deref, sync::Arc};
 
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::DatabaseConnection;
 
 use crate::{
     config::Config,
-    service::{password::PasswordHasher, sign_in_writer::SignInWriter, token::TokenService},
+    service::{password::PasswordHasher, token::TokenService},
     sms::SmsSender,
     store::Store,
 };
@@ -22,8 +22,6 @@ pub struct Services {
     pub store: Store,
     pub sms: SmsSender,
     pub passwords: PasswordHasher,
-    /// On PostgreSQL, sign-ins are written in batches (`service::sign_in_writer`).
-    pub sign_ins: Option<SignInWriter>,
     pub tokens: TokenService,
     /// Outgoing HTTP (captcha verification), with the provider timeout.
     pub http: reqwest::Client,
@@ -38,8 +36,6 @@ impl AppState {
             config.password_hash_queue,
             config.password_hash_nice,
         );
-        let sign_ins = (db.get_database_backend() == DbBackend::Postgres)
-            .then(|| SignInWriter::new(db.get_postgres_connection_pool().clone(), passwords.queue()));
         let tokens = TokenService::new(&config);
         let timeout = std::time::Duration::from_secs(config.sms_timeout_secs);
         let http = reqwest::Client::builder()
@@ -47,7 +43,7 @@ impl AppState {
             .connect_timeout(timeout)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self(Arc::new(Services { config, db, store, sms, passwords, sign_ins, tokens, http }))
+        Self(Arc::new(Services { config, db, store, sms, passwords, tokens, http }))
     }
 
     /// Opens the database (running migrations) and the store that `config` names.

@@ -30,7 +30,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    http::extract::{bearer_token, client_ip},
+    request::{bearer_token, client_ip, is_json},
     service::Client,
     state::AppState,
 };
@@ -157,7 +157,7 @@ fn client_of(endpoint: &Endpoint, parts: &Parts) -> Client {
 
 /// The token, or the reason the `Authorization` header is unusable; `None` without one.
 fn credentials(parts: &Parts) -> Option<Credentials> {
-    match bearer_token(parts) {
+    match bearer_token(&parts.headers) {
         Ok(None) => None,
         Ok(Some(token)) => Some(Credentials(Ok(token.to_owned()))),
         Err(error) => Some(Credentials(Err(Arc::new(error)))),
@@ -187,14 +187,6 @@ fn read_batch(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Resul
         };
     }
     Ok(BatchRequest::Single(serde_json::from_slice(&body).map_err(malformed)?))
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()) else {
-        return false;
-    };
-    let mime = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
 /// Whether the operation the request would run is a mutation (or subscription). A document that

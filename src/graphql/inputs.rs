@@ -1,15 +1,16 @@
-//! Input objects of the mutations, each turned into the service layer's raw input as it is.
+//! Input objects of the mutations, each turned into the service layer's typed input.
 //!
 //! Required fields are non-null here so clients get typed inputs; blank or malformed values are
 //! still judged by the service, which reports them in `extensions.errors` like REST does.
 
 use async_graphql::{InputObject, MaybeUndefined};
 
-use super::{
-    scalars::Date,
-    types::{Gender, Language, OtpType},
+use super::scalars::Date;
+use crate::{
+    domain::{Gender, Language, OtpType},
+    request::Field,
+    service::{auth, otp, profile, user},
 };
-use crate::service::{auth, otp, profile, user};
 
 /// Asks for a code by SMS.
 #[derive(InputObject, Debug)]
@@ -25,9 +26,9 @@ pub struct SendOtpInput {
 impl From<SendOtpInput> for otp::SendOtpInput {
     fn from(input: SendOtpInput) -> Self {
         Self {
-            otp_type: Some(input.otp_type.to_wire()),
-            phone_number: Some(input.phone_number),
-            captcha_token: input.captcha_token,
+            r#type: Field::Value(input.otp_type),
+            phone_number: Field::Value(input.phone_number),
+            recaptcha_token: input.captcha_token.into(),
         }
     }
 }
@@ -45,10 +46,10 @@ pub struct VerifyOtpInput {
 impl From<VerifyOtpInput> for otp::VerifyOtpInput {
     fn from(input: VerifyOtpInput) -> Self {
         Self {
-            otp_type: Some(input.otp_type.to_wire()),
-            phone_number: Some(input.phone_number),
-            session: Some(input.session),
-            otp_code: Some(input.otp_code),
+            r#type: Field::Value(input.otp_type),
+            phone_number: Field::Value(input.phone_number),
+            session: Field::Value(input.session),
+            otp_code: Field::Value(input.otp_code),
         }
     }
 }
@@ -71,14 +72,14 @@ pub struct RegisterInput {
 impl From<RegisterInput> for user::RegisterInput {
     fn from(input: RegisterInput) -> Self {
         Self {
-            phone_number: Some(input.phone_number),
-            password: Some(input.password),
-            password2: Some(input.password2),
-            full_name: Some(input.full_name),
-            date_of_birth: input.date_of_birth.map(Date::to_wire),
-            gender: input.gender.map(Gender::to_wire),
-            language: input.language.map(Language::to_wire),
-            session: Some(input.session),
+            phone_number: Field::Value(input.phone_number),
+            password: Field::Value(input.password),
+            password2: Field::Value(input.password2),
+            full_name: Field::Value(input.full_name),
+            date_of_birth: input.date_of_birth.map(|Date(date)| date).into(),
+            gender: input.gender.into(),
+            language: input.language.into(),
+            session: Field::Value(input.session),
         }
     }
 }
@@ -92,7 +93,7 @@ pub struct LoginInput {
 
 impl From<LoginInput> for auth::LoginInput {
     fn from(input: LoginInput) -> Self {
-        Self { phone_number: Some(input.phone_number), password: Some(input.password) }
+        Self { phone_number: Field::Value(input.phone_number), password: Field::Value(input.password) }
     }
 }
 
@@ -105,7 +106,7 @@ pub struct LoginWithOtpInput {
 
 impl From<LoginWithOtpInput> for auth::OtpLoginInput {
     fn from(input: LoginWithOtpInput) -> Self {
-        Self { phone_number: Some(input.phone_number), session: Some(input.session) }
+        Self { phone_number: Field::Value(input.phone_number), session: Field::Value(input.session) }
     }
 }
 
@@ -121,10 +122,10 @@ pub struct ResetPasswordInput {
 impl From<ResetPasswordInput> for auth::ResetPasswordInput {
     fn from(input: ResetPasswordInput) -> Self {
         Self {
-            phone_number: Some(input.phone_number),
-            password: Some(input.password),
-            password2: Some(input.password2),
-            session: Some(input.session),
+            phone_number: Field::Value(input.phone_number),
+            password: Field::Value(input.password),
+            password2: Field::Value(input.password2),
+            session: Field::Value(input.session),
         }
     }
 }
@@ -141,7 +142,11 @@ pub struct SetPasswordInput {
 
 impl From<SetPasswordInput> for auth::SetPasswordInput {
     fn from(input: SetPasswordInput) -> Self {
-        Self { password: Some(input.password), password2: Some(input.password2), old_password: input.old_password }
+        Self {
+            password: Field::Value(input.password),
+            password2: Field::Value(input.password2),
+            old_password: input.old_password.into(),
+        }
     }
 }
 
@@ -156,9 +161,9 @@ pub struct ChangePasswordInput {
 impl From<ChangePasswordInput> for auth::ChangePasswordInput {
     fn from(input: ChangePasswordInput) -> Self {
         Self {
-            old_password: Some(input.old_password),
-            password: Some(input.password),
-            password2: Some(input.password2),
+            old_password: Field::Value(input.old_password),
+            password: Field::Value(input.password),
+            password2: Field::Value(input.password2),
         }
     }
 }
@@ -178,21 +183,21 @@ pub struct UpdateProfileInput {
 impl From<UpdateProfileInput> for profile::UpdateProfileInput {
     fn from(input: UpdateProfileInput) -> Self {
         Self {
-            full_name: input.full_name,
-            username: clearable(input.username, |username| username),
-            date_of_birth: clearable(input.date_of_birth, Date::to_wire),
-            gender: clearable(input.gender, Gender::to_wire),
-            language: input.language.map(Language::to_wire),
-            is_notification_enabled: input.is_notification_enabled,
+            full_name: input.full_name.into(),
+            username: clearable(input.username),
+            date_of_birth: clearable(input.date_of_birth.map_value(|Date(date)| date)),
+            gender: clearable(input.gender),
+            language: input.language.into(),
+            is_notification_enabled: input.is_notification_enabled.into(),
         }
     }
 }
 
-/// The service's spelling of a partial update: absent → unchanged, `Some("")` → cleared.
-fn clearable<T>(value: MaybeUndefined<T>, to_wire: impl FnOnce(T) -> String) -> Option<String> {
+/// GraphQL's three states of an input field are the service's absent, null and value.
+fn clearable<T>(value: MaybeUndefined<T>) -> Field<T> {
     match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(String::new()),
-        MaybeUndefined::Value(value) => Some(to_wire(value)),
+        MaybeUndefined::Undefined => Field::Absent,
+        MaybeUndefined::Null => Field::Null,
+        MaybeUndefined::Value(value) => Field::Value(value),
     }
 }

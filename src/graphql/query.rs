@@ -6,7 +6,10 @@ use super::{
     context::{caller, client, state},
     types::{CheckUserPayload, LoginCheckPayload, User},
 };
-use crate::service::user;
+use crate::{
+    request::Field,
+    service::user::{self, LookUpInput},
+};
 
 /// Read-only operations.
 #[derive(Default)]
@@ -21,7 +24,7 @@ impl Query {
 
     /// Whether an account exists for the phone number.
     async fn check_user(&self, ctx: &Context<'_>, phone_number: String) -> async_graphql::Result<CheckUserPayload> {
-        user::look_up_user(state(ctx)?, &client(ctx), Some(phone_number))
+        user::look_up_user(state(ctx)?, &client(ctx), LookUpInput { phone_number: Field::Value(phone_number) })
             .await
             .map(Into::into)
             .map_err(|error| error.extend())
@@ -29,7 +32,7 @@ impl Query {
 
     /// Whether an account exists and has a password, and which screen comes next.
     async fn login_check(&self, ctx: &Context<'_>, phone_number: String) -> async_graphql::Result<LoginCheckPayload> {
-        user::look_up_user(state(ctx)?, &client(ctx), Some(phone_number))
+        user::look_up_user(state(ctx)?, &client(ctx), LookUpInput { phone_number: Field::Value(phone_number) })
             .await
             .map(Into::into)
             .map_err(|error| error.extend())

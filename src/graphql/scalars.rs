@@ -26,13 +26,6 @@ impl ScalarType for Date {
     }
 }
 
-impl Date {
-    /// The spelling the service layer parses.
-    pub fn to_wire(self) -> String {
-        self.0.format("%Y-%m-%d").to_string()
-    }
-}
-
 /// chrono alone also takes `2001-2-3` and `+2001-02-03`; the scalar promises exactly ten characters.
 fn parse_date(text: &str) -> Option<NaiveDate> {
     let shape_ok = text.len() == 10

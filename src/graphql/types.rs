@@ -1,71 +1,13 @@
 //! Output types and enums of the schema, converted from what the service functions return.
 
-use async_graphql::{Enum, ID, SimpleObject};
+use async_graphql::{ID, SimpleObject};
 use entity::user::Model as UserRow;
 
 use super::scalars::{Date, DateTime};
-use crate::{domain, service};
-
-/// What a one-time code is for.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::OtpType")]
-pub enum OtpType {
-    /// Registration of a new phone number.
-    Auth,
-    /// Resetting the password of an existing account.
-    ForgotPassword,
-    /// Signing in to an existing account without a password.
-    Login,
-}
-
-impl OtpType {
-    /// The lower-case spelling the service layer parses.
-    pub fn to_wire(self) -> String {
-        domain::OtpType::from(self).as_str().to_string()
-    }
-}
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::Gender")]
-pub enum Gender {
-    Male,
-    Female,
-}
-
-impl Gender {
-    /// The lower-case spelling the service layer parses.
-    pub fn to_wire(self) -> String {
-        domain::Gender::from(self).as_str().to_string()
-    }
-}
-
-/// The language of the user's SMS texts and app.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::Language")]
-pub enum Language {
-    Uz,
-    Ru,
-    En,
-}
-
-impl Language {
-    /// The lower-case spelling the service layer parses.
-    pub fn to_wire(self) -> String {
-        domain::Language::from(self).as_str().to_string()
-    }
-}
-
-/// The screen a login flow should show next for a phone number.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::service::user::LoginNext")]
-pub enum LoginNext {
-    /// The account has a password: ask for it.
-    Password,
-    /// The account has no password: sign in with a `LOGIN` code.
-    Otp,
-    /// No account: register with an `AUTH` code.
-    Register,
-}
+use crate::{
+    domain::{Gender, Language, LoginNext, OtpType},
+    service,
+};
 
 /// An account.
 #[derive(SimpleObject, Debug, Clone)]
@@ -90,8 +32,8 @@ impl From<UserRow> for User {
             id: ID(row.id.to_string()),
             has_password: row.has_usable_password(),
             // The columns hold the Django choices; anything else reads as unset / the column default.
-            gender: row.gender.as_deref().and_then(domain::Gender::from_wire).map(Gender::from),
-            language: domain::Language::from_wire(&row.language).map_or(Language::Uz, Language::from),
+            gender: row.gender.as_deref().and_then(Gender::from_wire),
+            language: Language::from_wire(&row.language).unwrap_or(Language::Uz),
             date_of_birth: row.date_of_birth.map(Date),
             date_joined: DateTime(row.date_joined),
             phone_number: row.phone_number,
@@ -139,7 +81,7 @@ pub struct SendOtpPayload {
 
 impl From<service::otp::SentOtp> for SendOtpPayload {
     fn from(sent: service::otp::SentOtp) -> Self {
-        Self { otp_type: sent.otp_type.into(), phone_number: sent.phone_number.to_string(), session: sent.session }
+        Self { otp_type: sent.otp_type, phone_number: sent.phone_number.to_string(), session: sent.session }
     }
 }
 
@@ -156,7 +98,7 @@ pub struct VerifyOtpPayload {
 impl From<service::otp::VerifiedOtp> for VerifyOtpPayload {
     fn from(verified: service::otp::VerifiedOtp) -> Self {
         Self {
-            otp_type: verified.otp_type.into(),
+            otp_type: verified.otp_type,
             phone_number: verified.phone_number.to_string(),
             session: verified.session,
             verified: true,
@@ -190,7 +132,7 @@ pub struct LoginCheckPayload {
 impl From<service::user::UserLookup> for LoginCheckPayload {
     fn from(lookup: service::user::UserLookup) -> Self {
         Self {
-            next: lookup.next().into(),
+            next: lookup.next(),
             exists: lookup.exists,
             has_password: lookup.has_password,
             phone_number: lookup.phone_number.to_string(),

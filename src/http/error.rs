@@ -5,34 +5,59 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::{AppError, TokenKind};
 
-#[derive(Serialize)]
-struct ErrorEntry<'a> {
+/// One problem: a field's (`field` set) or the request's as a whole (`field` null, code
+/// prefixed `non_field_errors_`).
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEntry<'a> {
+    /// `<field>_<code>`, as DRF names them.
+    #[schema(example = "phone_number_invalid_phone_number")]
     code: String,
+    #[schema(required = true, example = "phone_number")]
     field: Option<&'a str>,
+    #[schema(example = "The phone number entered is not valid.")]
     message: &'a str,
 }
 
-/// The envelope, fields in the order clients have always seen them.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every non-2xx answer; all problems are listed.
+#[derive(Serialize, ToSchema)]
+pub struct Error<'a> {
+    /// Always `false`.
     success: bool,
+    /// The HTTP status, repeated.
+    #[schema(example = 400)]
     status_code: u16,
     errors: Vec<ErrorEntry<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    messages: Option<[TokenMessage; 1]>,
 }
 
-#[derive(Serialize)]
-struct TokenMessage {
+/// The envelope of a refused token or missing credentials, with simplejwt's keys, which mobile
+/// clients test to decide whether to refresh.
+#[derive(Serialize, ToSchema)]
+pub struct AuthError<'a> {
+    #[serde(flatten)]
+    envelope: Error<'a>,
+    #[schema(example = "Given token not valid for any token type")]
+    detail: &'static str,
+    /// `token_not_valid`, `not_authenticated`, `user_not_found` or `user_inactive`.
+    #[schema(example = "token_not_valid")]
+    code: &'static str,
+    /// For an access token that is not valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    messages: Option<Vec<TokenMessage>>,
+}
+
+/// simplejwt's message about one token.
+#[derive(Serialize, ToSchema)]
+pub struct TokenMessage {
+    #[schema(example = "AccessToken")]
     token_class: &'static str,
+    #[schema(example = "access")]
     token_type: &'static str,
+    #[schema(example = "Token is expired")]
     message: &'static str,
 }
 
@@ -52,37 +77,29 @@ impl IntoResponse for AppError {
                 message: &entry.message,
             })
             .collect();
-        let mut body = ErrorBody {
-            success: false,
-            status_code: status.as_u16(),
-            errors,
-            detail: None,
-            code: None,
-            messages: None,
-        };
-        match &self {
+        let envelope = Error { success: false, status_code: status.as_u16(), errors };
+        let body = match &self {
             // simplejwt's keys, which mobile clients test to decide whether to refresh.
             AppError::InvalidToken { problem, kind } => {
                 let authenticating = *kind == TokenKind::Access;
                 // simplejwt's token views put the token's own message in `detail`; the
                 // authentication class puts a generic one there and the specifics in `messages`.
-                body.detail = Some(if authenticating { problem.detail() } else { problem.message() });
-                body.code = Some(problem.code());
-                if authenticating && problem.code() == "token_not_valid" {
-                    body.messages = Some([TokenMessage {
-                        token_class: "AccessToken",
-                        token_type: "access",
-                        message: problem.message(),
-                    }]);
-                }
+                let messages = (authenticating && problem.code() == "token_not_valid").then(|| {
+                    vec![TokenMessage { token_class: "AccessToken", token_type: "access", message: problem.message() }]
+                });
+                let detail = if authenticating { problem.detail() } else { problem.message() };
+                axum::Json(AuthError { envelope, detail, code: problem.code(), messages }).into_response()
             }
-            AppError::NotAuthenticated => {
-                body.detail = Some("Authentication credentials were not provided.");
-                body.code = Some("not_authenticated");
-            }
-            _ => {}
-        }
-        let mut response = (status, axum::Json(body)).into_response();
+            AppError::NotAuthenticated => axum::Json(AuthError {
+                envelope,
+                detail: "Authentication credentials were not provided.",
+                code: "not_authenticated",
+                messages: None,
+            })
+            .into_response(),
+            _ => axum::Json(envelope).into_response(),
+        };
+        let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         if let Some(retry_after_secs) = self.retry_after_secs() {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

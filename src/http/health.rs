@@ -2,29 +2,25 @@
 
 use std::time::Duration;
 
-use axum::{
-    Json,
-    extract::State,
-    http::{Method, StatusCode},
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::{router::UtoipaMethodRouter, routes};
 
-use super::{Route, observability::metrics_handle};
+use super::observability::metrics_handle;
 use crate::state::AppState;
-
-/// The Prometheus scrape path: on the public port with `DEBUG=true`, on `METRICS_BIND` otherwise.
-pub(super) const METRICS_PATH: &str = "/metrics";
 
 /// How long a readiness probe waits for each backing service.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub(super) fn routes() -> Vec<Route> {
-    vec![
-        Route::new(Method::GET, "/healthz", healthz),
-        Route::new(Method::GET, "/readyz", readyz),
-        Route::new(Method::GET, METRICS_PATH, scrape),
-    ]
+/// Liveness and readiness.
+pub(super) fn routes() -> [UtoipaMethodRouter<AppState>; 2] {
+    [routes!(healthz), routes!(readyz)]
+}
+
+/// The Prometheus scrape: on the public port with `DEBUG=true`, on `METRICS_BIND` otherwise.
+pub(super) fn metrics() -> UtoipaMethodRouter<AppState> {
+    routes!(scrape)
 }
 
 #[derive(Serialize, ToSchema)]

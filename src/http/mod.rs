@@ -1,70 +1,84 @@
 //! The REST v1 transport: routes, extractors, the error envelope and the OpenAPI document.
 
 mod error;
-pub mod extract;
+mod extract;
 mod health;
 pub mod layers;
 pub mod observability;
 pub mod openapi;
-mod schemas;
 mod user;
 
-use axum::{
-    Router,
-    handler::Handler,
-    http::Method,
-    routing::{MethodFilter, MethodRouter, on},
-};
+use axum::{Router, http::Method};
+use utoipa::{OpenApi, openapi::OpenApi as Document};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{config::Config, error::AppError, state::AppState};
 
-/// One REST route. The router and `routes()` read the same table, so nothing is served that
-/// the OpenAPI test does not compare with the document.
-struct Route {
-    method: Method,
-    /// The canonical spelling; one ending in `/` is also served without it.
-    path: &'static str,
-    handler: MethodRouter<AppState>,
+/// The route table: every REST route with its operation, `/metrics` aside so that `router` can
+/// leave it out. The served router and the OpenAPI document are both read from it.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    user::routes()
+        .into_iter()
+        .chain(health::routes())
+        .chain([routes!(openapi::serve)])
+        .fold(OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()), serve_both_spellings)
 }
 
-impl Route {
-    fn new<H: Handler<T, AppState>, T: 'static>(method: Method, path: &'static str, handler: H) -> Self {
-        let filter = MethodFilter::try_from(method.clone()).expect("axum routes every method the API uses");
-        Self { method, path, handler: on(filter, handler) }
-    }
-}
-
-fn table() -> impl Iterator<Item = Route> {
-    user::routes().into_iter().chain(health::routes()).chain([Route::new(Method::GET, openapi::PATH, openapi::serve)])
+/// Serves one path's operations at their canonical path and, since Django clients send both,
+/// at the path without its trailing slash.
+fn serve_both_spellings(
+    router: OpenApiRouter<AppState>,
+    routes: utoipa_axum::router::UtoipaMethodRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    let (_, paths, handler) = &routes;
+    let bare: Vec<String> = paths
+        .paths
+        .keys()
+        .filter_map(|path| path.strip_suffix('/').filter(|bare| !bare.is_empty()).map(str::to_owned))
+        .collect();
+    let handler = handler.clone();
+    bare.iter().fold(router, |router, path| router.route(path, handler.clone())).routes(routes)
 }
 
 /// The REST surface: `/api/v1/users/…`, health, metrics and the OpenAPI document. With
 /// `DEBUG=false` `/metrics` is left out: `metrics_router` serves it on `METRICS_BIND`, off the
 /// public port, because it shows the load and the queues an attacker would want to see.
 pub fn router(config: &Config) -> Router<AppState> {
-    serve(table().filter(|route| config.debug || route.path != health::METRICS_PATH))
+    let routes = documented_routes();
+    let routes = if config.debug { routes.routes(health::metrics()) } else { routes };
+    routes.into()
 }
 
 /// `/metrics` alone, for the listener on `METRICS_BIND`.
 pub fn metrics_router() -> Router<AppState> {
-    serve(table().filter(|route| route.path == health::METRICS_PATH))
+    OpenApiRouter::new().routes(health::metrics()).into()
 }
 
-fn serve(routes: impl Iterator<Item = Route>) -> Router<AppState> {
-    routes.fold(Router::new(), |router, Route { path, handler, .. }| {
-        // Django clients send both spellings; the slash-less one is the same operation.
-        let router = match path.strip_suffix('/') {
-            Some(bare) if !bare.is_empty() => router.route(bare, handler.clone()),
-            _ => router,
-        };
-        router.route(path, handler)
-    })
+/// The OpenAPI document of every route, `/metrics` included wherever it is served.
+pub(crate) fn document() -> Document {
+    documented_routes().routes(health::metrics()).into_openapi()
 }
 
 /// Every (method, canonical path) the REST router serves, `/metrics` included wherever it is
-/// served: what the OpenAPI document describes.
-pub fn routes() -> Vec<(Method, &'static str)> {
-    table().map(|route| (route.method, route.path)).collect()
+/// served: the operations of the OpenAPI document, which the router is built from.
+pub fn routes() -> Vec<(Method, String)> {
+    let mut routes = Vec::new();
+    for (path, item) in document().paths.paths {
+        let operations = [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::PATCH, &item.patch),
+            (Method::DELETE, &item.delete),
+        ];
+        routes.extend(
+            operations
+                .into_iter()
+                .filter(|(_, operation)| operation.is_some())
+                .map(|(method, _)| (method, path.clone())),
+        );
+    }
+    routes
 }
 
 /// Unknown paths get the contract's envelope.

@@ -1,29 +1,29 @@
-//! Per-request bookkeeping: request ids, one log line per request, metrics, and the deadline.
+//! The per-request pieces that `layers` wires around every route with tower-http: the request
+//! span and its one log line, the request metrics, the deadline's 503, and the Prometheus
+//! recorder that `/metrics` renders.
 
 use std::{
-    collections::HashMap,
-    convert::Infallible,
-    pin::Pin,
-    sync::{OnceLock, RwLock},
-    task::{Context, Poll, ready},
+    sync::OnceLock,
     time::{Duration, Instant},
 };
 
 use axum::{
+    BoxError,
     extract::{MatchedPath, Request},
-    http::{HeaderValue, Method, StatusCode, header::HeaderName},
-    response::{IntoResponse, Response},
+    http::{Method, header::HeaderName},
+    middleware::Next,
+    response::Response,
 };
-use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use pin_project_lite::pin_project;
-use tokio::time::Timeout;
-use tower::{Layer, Service};
+use tracing::Span;
 
-use crate::{config::Config, error::AppError, logging::request_id};
+use crate::error::AppError;
 
 /// Header carrying the request id, accepted from a proxy or generated here.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest client-sent request id kept; a longer or odd one is replaced by a fresh UUID.
+const MAX_CLIENT_REQUEST_ID: usize = 64;
 
 /// Latency buckets (seconds) fine enough to see a 10 ms p99 target.
 const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
@@ -43,7 +43,7 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
         // Another recorder may already be installed (an embedding program's); ours still renders.
         let _ = metrics::set_global_recorder(recorder);
         // The recorder keeps every histogram sample until upkeep drains it: without this thread a
-        // server that is never scraped grows by eight bytes per request.
+        // server that is never scraped grows with every request.
         let upkeep_handle = handle.clone();
         let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
             loop {
@@ -55,20 +55,55 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
     })
 }
 
-/// A request's counter and latency histogram, registered once per method, route and status:
-/// building the metric key (label strings, hashing, a registry lookup) on every request cost
-/// more than counting.
-#[derive(Clone)]
-struct RequestMetrics {
-    requests: Counter,
-    duration: Histogram,
+/// Removes a client's request id that is empty, long or not visible ASCII, so that
+/// `SetRequestIdLayer` generates one: the id is written into every log line of the request.
+pub fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request.headers().get(&REQUEST_ID).is_none_or(|id| {
+        let bytes = id.as_bytes();
+        !bytes.is_empty() && bytes.len() <= MAX_CLIENT_REQUEST_ID && bytes.iter().all(u8::is_ascii_graphic)
+    });
+    if !usable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
 }
 
-fn record_request(method: &Method, route: &str, status: u16, latency: Duration) {
-    type ByRoute = HashMap<Box<str>, HashMap<(&'static str, u16), RequestMetrics>>;
-    static REGISTERED: OnceLock<RwLock<ByRoute>> = OnceLock::new();
-    // Clients may send any method token; a label per token would let them grow the metrics.
-    let method = match *method {
+/// The route label: the matched route, or one shared label for unknown paths, so neither the
+/// metrics nor the logs grow with what clients make up.
+fn route_of(request: &Request) -> &str {
+    request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str)
+}
+
+/// `TraceLayer`'s span around a request; every line logged while serving it carries its fields,
+/// also from the password-hashing threads, which enter the span of the request that queued them.
+pub fn request_span(request: &Request) -> Span {
+    let request_id = request.headers().get(&REQUEST_ID).and_then(|id| id.to_str().ok()).unwrap_or_default();
+    // ERROR level, so the span is on whenever any line is: under `RUST_LOG=warn` a request's
+    // warnings still carry its id.
+    tracing::error_span!("request", method = %request.method(), route = route_of(request), request_id)
+}
+
+/// `TraceLayer`'s one line per finished request, inside the request's span.
+pub fn log_response(response: &Response, latency: Duration, _span: &Span) {
+    let latency_ms = latency.as_micros() as f64 / 1000.0;
+    tracing::info!(status = response.status().as_u16(), latency_ms, "request");
+}
+
+/// Counts the request and times it, per method, route and status.
+pub async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = method_label(request.method());
+    let route = route_of(&request).to_owned();
+    let response = next.run(request).await;
+    let labels = [("method", method.to_owned()), ("route", route), ("status", response.status().as_u16().to_string())];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels[..2]).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Clients may send any method token; a label per token would let them grow the metrics.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
         Method::GET => "GET",
         Method::POST => "POST",
         Method::PUT => "PUT",
@@ -77,163 +112,16 @@ fn record_request(method: &Method, route: &str, status: u16, latency: Duration) 
         Method::HEAD => "HEAD",
         Method::OPTIONS => "OPTIONS",
         _ => "OTHER",
-    };
-    let registered = REGISTERED.get_or_init(Default::default);
-    let known = registered
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get(route)
-        .and_then(|by_status| by_status.get(&(method, status)).cloned());
-    let metrics = known.unwrap_or_else(|| {
-        let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
-        let metrics = RequestMetrics {
-            requests: metrics::counter!("http_requests_total", &labels),
-            duration: metrics::histogram!("http_request_duration_seconds", &labels[..2]),
-        };
-        let mut registered = registered.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        registered.entry(route.into()).or_default().insert((method, status), metrics.clone());
-        metrics
-    });
-    metrics.requests.increment(1);
-    metrics.duration.record(latency.as_secs_f64());
-}
-
-/// Request id, deadline, one log line and the request metrics, around every route and fallback.
-///
-/// A tower layer rather than `middleware::from_fn`: that boxes the inner service and its future
-/// on every request, which showed in check-user's profile. `Router::layer` wraps each route
-/// separately, after routing, so the matched route is already in the request's extensions.
-#[derive(Clone)]
-pub struct TrackRequestLayer {
-    deadline: Duration,
-}
-
-impl TrackRequestLayer {
-    pub fn new(config: &Config) -> Self {
-        Self { deadline: Duration::from_secs(config.request_timeout_secs) }
     }
 }
 
-impl<S> Layer<S> for TrackRequestLayer {
-    type Service = TrackRequest<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        TrackRequest { inner, deadline: self.deadline }
-    }
-}
-
-#[derive(Clone)]
-pub struct TrackRequest<S> {
-    inner: S,
-    deadline: Duration,
-}
-
-impl<S> Service<Request> for TrackRequest<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = TrackedResponse<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let finished = Finished {
-            started: Instant::now(),
-            method: request.method().clone(),
-            route: request.extensions().get::<MatchedPath>().cloned(),
-            deadline: self.deadline,
-        };
-        let request_id = Some(request_id_of(&request));
-        let response = tokio::time::timeout(self.deadline, self.inner.call(request));
-        TrackedResponse { response, request_id, finished: Some(finished) }
-    }
-}
-
-/// The client's request id if it is a sane one, else a fresh v4 UUID.
-fn request_id_of(request: &Request) -> HeaderValue {
-    request
-        .headers()
-        .get(&REQUEST_ID)
-        .filter(|value| {
-            let bytes = value.as_bytes();
-            !bytes.is_empty() && bytes.len() <= 64 && bytes.iter().all(|b| b.is_ascii_graphic())
-        })
-        .cloned()
-        .unwrap_or_else(|| {
-            // A v4 UUID from the thread-local CSPRNG: `Uuid::new_v4` asks the kernel on every call.
-            let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
-            let mut text = [0; uuid::fmt::Simple::LENGTH];
-            HeaderValue::from_bytes(uuid.simple().encode_lower(&mut text).as_bytes())
-                .expect("hex digits are a valid header value")
-        })
-}
-
-pin_project! {
-    /// A tracked request's response: the handler's, or the deadline's 503.
-    pub struct TrackedResponse<F> {
-        #[pin]
-        response: Timeout<F>,
-        // The current request id while the response is polled (see `request_id::scope`).
-        request_id: Option<HeaderValue>,
-        finished: Option<Finished>,
-    }
-}
-
-impl<F: Future<Output = Result<Response, Infallible>>> Future for TrackedResponse<F> {
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(request_id::scope(this.request_id, || {
-            let outcome = ready!(this.response.poll(cx));
-            let finished = this.finished.take().expect("a tracked response is not polled after it is ready");
-            let response = match outcome {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(_elapsed) => finished.timed_out(),
-            };
-            finished.record(response.status());
-            Poll::Ready(response)
-        }));
-        if let Some(request_id) = this.request_id.take() {
-            response.headers_mut().insert(REQUEST_ID.clone(), request_id);
-        }
-        Poll::Ready(Ok(response))
-    }
-}
-
-/// What the log line and the metrics need once the response is there.
-struct Finished {
-    started: Instant,
-    method: Method,
-    route: Option<MatchedPath>,
-    deadline: Duration,
-}
-
-impl Finished {
-    fn timed_out(&self) -> Response {
-        tracing::warn!("request exceeded its {}s deadline", self.deadline.as_secs());
-        AppError::ServiceUnavailable { service: "server", code: "timeout" }.into_response()
-    }
-
-    fn record(self, status: StatusCode) {
-        let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
-        let status = status.as_u16();
-        let latency = self.started.elapsed();
-        record_request(&self.method, route, status, latency);
-        // Whole hundredths of a millisecond, formatted as integers: the same text as `{:.2}` of
-        // the float, without float formatting on every request.
-        let hundredths = (latency.as_micros() + 5) / 10;
-        tracing::info!(
-            method = self.method.as_str(),
-            route,
-            status,
-            latency_ms = format_args!("{}.{:02}", hundredths / 100, hundredths % 100),
-            "request"
-        );
+/// The answer when tower's `Timeout` gives up on a request: the contract's 503 envelope.
+pub async fn answer_deadline(error: BoxError) -> AppError {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        tracing::warn!("request exceeded its deadline (REQUEST_TIMEOUT_SECS)");
+        AppError::ServiceUnavailable { service: "server", code: "timeout" }
+    } else {
+        // The routes inside the timeout cannot fail; kept total rather than panicking.
+        AppError::Internal(anyhow::anyhow!(error))
     }
 }

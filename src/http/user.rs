@@ -1,68 +1,61 @@
 //! REST v1 `/api/v1/users/…`: parse the body, call one service function, render the legacy shape.
 //!
-//! Each handler's `#[utoipa::path]` is its entry in the OpenAPI document (`http::openapi`).
+//! Each handler's `#[utoipa::path]` is its entry in the OpenAPI document, and `routes()` serves
+//! it from that entry's path and method.
 
-use axum::{
-    Json,
-    extract::State,
-    http::{Method, StatusCode},
-};
+use axum::{Json, extract::State, http::StatusCode};
 use chrono::NaiveDate;
 use entity::user::Model as User;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::{router::UtoipaMethodRouter, routes};
 
 use super::{
-    Route,
-    extract::{AuthUser, ClientInfo, JsonForm},
-    schemas::{
-        BadRequest, ChangePasswordRequest, Forbidden, Gender, InvalidCredentials, Language, LoginNext, LoginRequest,
-        OtpLoginRequest, OtpType, PayloadTooLarge, PhoneNumberRequest, RefreshRequest, RegisterRequest,
-        ResetPasswordRequest, SendOtpRequest, ServiceUnavailable, SetPasswordRequest, TooManyRequests, Unauthorized,
-        UnsupportedMediaType, UpdateProfileRequest, VerifyOtpRequest, VerifyTokenRequest,
+    extract::{AuthUser, ClientInfo, JsonBody},
+    openapi::{
+        BadRequest, Forbidden, InvalidCredentials, PayloadTooLarge, ServiceUnavailable, TooManyRequests, Unauthorized,
+        UnsupportedMediaType, aliased,
     },
 };
 use crate::{
+    domain::{Gender, Language, LoginNext, OtpType},
     error::AppResult,
     service::{
         auth::{self, ChangePasswordInput, LoginInput, OtpLoginInput, ResetPasswordInput, SetPasswordInput},
         otp::{self, SendOtpInput, VerifyOtpInput},
         profile::{self, UpdateProfileInput},
-        session,
+        session::{self, RefreshInput, VerifyTokenInput},
         token::TokenPair,
-        user::{self, RegisterInput, SignedIn},
+        user::{self, LookUpInput, RegisterInput, SignedIn},
     },
     state::AppState,
 };
 
-/// Every users route by its canonical path; `http::router` also serves each without the slash.
-pub(super) fn routes() -> Vec<Route> {
+/// Every users route, each with its operation; `http::router` also serves each without the slash.
+pub(super) fn routes() -> Vec<UtoipaMethodRouter<AppState>> {
     vec![
-        Route::new(Method::POST, "/api/v1/users/send-otp/", send_otp),
-        Route::new(Method::POST, "/api/v1/users/verify-otp/", verify_otp),
-        Route::new(Method::POST, "/api/v1/users/register/", register),
-        Route::new(Method::POST, "/api/v1/users/login/", login),
-        Route::new(Method::POST, "/api/v1/users/login/password/", login),
-        Route::new(Method::POST, "/api/v1/users/check-user/", check_user),
-        Route::new(Method::POST, "/api/v1/users/login/check/", login_check),
-        Route::new(Method::POST, "/api/v1/users/login/otp/", login_otp),
-        Route::new(Method::POST, "/api/v1/users/login/set-password/", set_password),
-        Route::new(Method::POST, "/api/v1/users/forgot-password/reset/", reset_password),
-        Route::new(Method::POST, "/api/v1/users/forgot-password/", reset_password),
-        Route::new(Method::POST, "/api/v1/users/token/refresh/", refresh_token),
-        Route::new(Method::POST, "/api/v1/users/token/verify/", verify_token),
-        Route::new(Method::POST, "/api/v1/users/logout/", logout),
-        Route::new(Method::GET, "/api/v1/users/me/", me),
-        Route::new(Method::PATCH, "/api/v1/users/me/", update_me),
-        Route::new(Method::POST, "/api/v1/users/change-password/", change_password),
+        routes!(send_otp),
+        routes!(verify_otp),
+        routes!(register),
+        routes!(login),
+        aliased(routes!(login), "/api/v1/users/login/password/", "login_password"),
+        routes!(check_user),
+        routes!(login_check),
+        routes!(login_otp),
+        routes!(set_password),
+        routes!(reset_password),
+        aliased(routes!(reset_password), "/api/v1/users/forgot-password/", "forgot_password"),
+        routes!(refresh_token),
+        routes!(verify_token),
+        routes!(logout),
+        routes!(me, update_me),
+        routes!(change_password),
     ]
 }
 
 #[derive(Serialize, ToSchema)]
 struct SendOtpResponse {
-    #[serde(rename = "type")]
-    #[schema(value_type = OtpType)]
-    otp_type: &'static str,
+    r#type: OtpType,
     /// E.164.
     #[schema(example = "+998901234567")]
     phone_number: String,
@@ -80,7 +73,7 @@ struct SendOtpResponse {
     post,
     path = "/api/v1/users/send-otp/",
     tag = "otp",
-    request_body = SendOtpRequest,
+    request_body = SendOtpInput,
     responses(
         (status = 201, description = "Code sent.", body = SendOtpResponse),
         (status = 400, response = BadRequest),
@@ -94,19 +87,13 @@ struct SendOtpResponse {
 async fn send_otp(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<SendOtpInput>,
 ) -> AppResult<(StatusCode, Json<SendOtpResponse>)> {
-    let input = SendOtpInput {
-        otp_type: form.string("type"),
-        phone_number: form.string("phone_number"),
-        captcha_token: form.string("recaptcha_token"),
-    };
-    form.finish()?;
     let sent = otp::send_otp(&state, &client, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(SendOtpResponse {
-            otp_type: sent.otp_type.as_str(),
+            r#type: sent.otp_type,
             phone_number: sent.phone_number.to_string(),
             session: sent.session,
         }),
@@ -115,9 +102,7 @@ async fn send_otp(
 
 #[derive(Serialize, ToSchema)]
 struct VerifyOtpResponse {
-    #[serde(rename = "type")]
-    #[schema(value_type = OtpType)]
-    otp_type: &'static str,
+    r#type: OtpType,
     #[schema(example = "+998901234567")]
     phone_number: String,
     /// Now verified: one register, reset or OTP login may consume it.
@@ -134,7 +119,7 @@ struct VerifyOtpResponse {
     post,
     path = "/api/v1/users/verify-otp/",
     tag = "otp",
-    request_body = VerifyOtpRequest,
+    request_body = VerifyOtpInput,
     responses(
         (status = 201, description = "Code accepted.", body = VerifyOtpResponse),
         (status = 400, response = BadRequest),
@@ -147,20 +132,13 @@ struct VerifyOtpResponse {
 async fn verify_otp(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<VerifyOtpInput>,
 ) -> AppResult<(StatusCode, Json<VerifyOtpResponse>)> {
-    let input = VerifyOtpInput {
-        otp_type: form.string("type"),
-        phone_number: form.string("phone_number"),
-        session: form.string("session"),
-        otp_code: form.string("otp_code"),
-    };
-    form.finish()?;
     let verified = otp::verify_otp(&state, &client, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(VerifyOtpResponse {
-            otp_type: verified.otp_type.as_str(),
+            r#type: verified.otp_type,
             phone_number: verified.phone_number.to_string(),
             session: verified.session,
             otp_code: verified.otp_code,
@@ -211,7 +189,7 @@ struct RegisterResponse {
     post,
     path = "/api/v1/users/register/",
     tag = "accounts",
-    request_body = RegisterRequest,
+    request_body = RegisterInput,
     responses(
         (status = 201, description = "Registered.", body = RegisterResponse),
         (status = 400, response = BadRequest),
@@ -224,19 +202,8 @@ struct RegisterResponse {
 async fn register(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<RegisterInput>,
 ) -> AppResult<(StatusCode, Json<RegisterResponse>)> {
-    let input = RegisterInput {
-        phone_number: form.string("phone_number"),
-        password: form.string("password"),
-        password2: form.string("password2"),
-        full_name: form.string("full_name"),
-        date_of_birth: form.string("date_of_birth"),
-        gender: form.string("gender"),
-        language: form.string("language"),
-        session: form.string("session"),
-    };
-    form.finish()?;
     let SignedIn { user, tokens } = user::register_user(&state, &client, input).await?;
     Ok((
         StatusCode::CREATED,
@@ -298,7 +265,7 @@ impl From<SignedIn> for LoginResponse {
     post,
     path = "/api/v1/users/login/",
     tag = "sign-in",
-    request_body = LoginRequest,
+    request_body = LoginInput,
     responses(
         (status = 200, description = "Signed in.", body = LoginResponse),
         (status = 400, response = BadRequest),
@@ -313,10 +280,8 @@ impl From<SignedIn> for LoginResponse {
 async fn login(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<LoginInput>,
 ) -> AppResult<Json<LoginResponse>> {
-    let input = LoginInput { phone_number: form.string("phone_number"), password: form.string("password") };
-    form.finish()?;
     Ok(Json(auth::login_with_password(&state, &client, input).await?.into()))
 }
 
@@ -325,7 +290,7 @@ async fn login(
     post,
     path = "/api/v1/users/login/otp/",
     tag = "sign-in",
-    request_body = OtpLoginRequest,
+    request_body = OtpLoginInput,
     responses(
         (status = 200, description = "Signed in.", body = LoginResponse),
         (status = 400, response = BadRequest),
@@ -339,10 +304,8 @@ async fn login(
 async fn login_otp(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<OtpLoginInput>,
 ) -> AppResult<Json<LoginResponse>> {
-    let input = OtpLoginInput { phone_number: form.string("phone_number"), session: form.string("session") };
-    form.finish()?;
     Ok(Json(auth::login_with_otp(&state, &client, input).await?.into()))
 }
 
@@ -359,7 +322,7 @@ struct CheckUserResponse {
     post,
     path = "/api/v1/users/check-user/",
     tag = "accounts",
-    request_body = PhoneNumberRequest,
+    request_body = LookUpInput,
     responses(
         (status = 200, description = "The answer.", body = CheckUserResponse),
         (status = 400, response = BadRequest),
@@ -372,11 +335,9 @@ struct CheckUserResponse {
 async fn check_user(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<LookUpInput>,
 ) -> AppResult<Json<CheckUserResponse>> {
-    let phone_number = form.string("phone_number");
-    form.finish()?;
-    let lookup = user::look_up_user(&state, &client, phone_number).await?;
+    let lookup = user::look_up_user(&state, &client, input).await?;
     Ok(Json(CheckUserResponse { success: true, exists: lookup.exists, phone_number: lookup.phone_number.to_string() }))
 }
 
@@ -387,8 +348,7 @@ struct LoginCheckResponse {
     has_password: bool,
     #[schema(example = "+998901234567")]
     phone_number: String,
-    #[schema(value_type = LoginNext)]
-    next: &'static str,
+    next: LoginNext,
 }
 
 /// Tells which login screen comes next for a phone number.
@@ -396,7 +356,7 @@ struct LoginCheckResponse {
     post,
     path = "/api/v1/users/login/check/",
     tag = "sign-in",
-    request_body = PhoneNumberRequest,
+    request_body = LookUpInput,
     responses(
         (status = 200, description = "The answer.", body = LoginCheckResponse),
         (status = 400, response = BadRequest),
@@ -409,16 +369,14 @@ struct LoginCheckResponse {
 async fn login_check(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<LookUpInput>,
 ) -> AppResult<Json<LoginCheckResponse>> {
-    let phone_number = form.string("phone_number");
-    form.finish()?;
-    let lookup = user::look_up_user(&state, &client, phone_number).await?;
+    let lookup = user::look_up_user(&state, &client, input).await?;
     Ok(Json(LoginCheckResponse {
         success: true,
         exists: lookup.exists,
         has_password: lookup.has_password,
-        next: lookup.next().as_str(),
+        next: lookup.next(),
         phone_number: lookup.phone_number.to_string(),
     }))
 }
@@ -453,7 +411,7 @@ struct PasswordChangedResponse {
     post,
     path = "/api/v1/users/login/set-password/",
     tag = "profile",
-    request_body = SetPasswordRequest,
+    request_body = SetPasswordInput,
     responses(
         (status = 200, description = "Password set.", body = PasswordChangedResponse),
         (status = 400, response = BadRequest),
@@ -469,14 +427,8 @@ async fn set_password(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
     AuthUser(caller): AuthUser,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<SetPasswordInput>,
 ) -> AppResult<Json<PasswordChangedResponse>> {
-    let input = SetPasswordInput {
-        password: form.string("password"),
-        password2: form.string("password2"),
-        old_password: form.string("old_password"),
-    };
-    form.finish()?;
     let user = auth::set_password(&state, &client, caller, input).await?;
     Ok(Json(PasswordChangedResponse { success: true, message: "Password set successfully", user: user.into() }))
 }
@@ -488,7 +440,7 @@ async fn set_password(
     post,
     path = "/api/v1/users/forgot-password/reset/",
     tag = "accounts",
-    request_body = ResetPasswordRequest,
+    request_body = ResetPasswordInput,
     responses(
         (status = 200, description = "Password reset.", body = PasswordChangedResponse),
         (status = 400, response = BadRequest),
@@ -501,15 +453,8 @@ async fn set_password(
 async fn reset_password(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<ResetPasswordInput>,
 ) -> AppResult<Json<PasswordChangedResponse>> {
-    let input = ResetPasswordInput {
-        phone_number: form.string("phone_number"),
-        password: form.string("password"),
-        password2: form.string("password2"),
-        session: form.string("session"),
-    };
-    form.finish()?;
     let user = auth::reset_password(&state, &client, input).await?;
     Ok(Json(PasswordChangedResponse { success: true, message: "Password reset successfully", user: user.into() }))
 }
@@ -519,7 +464,7 @@ async fn reset_password(
     post,
     path = "/api/v1/users/token/refresh/",
     tag = "tokens",
-    request_body = RefreshRequest,
+    request_body = RefreshInput,
     responses(
         (status = 200, description = "A new pair.", body = Tokens),
         (status = 400, response = BadRequest),
@@ -529,10 +474,11 @@ async fn reset_password(
         (status = 503, response = ServiceUnavailable),
     ),
 )]
-async fn refresh_token(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<Tokens>> {
-    let refresh = form.string("refresh");
-    form.finish()?;
-    Ok(Json(session::refresh_tokens(&state, refresh).await?.into()))
+async fn refresh_token(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<RefreshInput>,
+) -> AppResult<Json<Tokens>> {
+    Ok(Json(session::refresh_tokens(&state, input).await?.into()))
 }
 
 /// simplejwt answers the verify and blacklist views with an empty object.
@@ -544,7 +490,7 @@ struct Empty {}
     post,
     path = "/api/v1/users/token/verify/",
     tag = "tokens",
-    request_body = VerifyTokenRequest,
+    request_body = VerifyTokenInput,
     responses(
         (status = 200, description = "The token is valid.", body = Empty),
         (status = 400, response = BadRequest),
@@ -554,10 +500,11 @@ struct Empty {}
         (status = 503, response = ServiceUnavailable),
     ),
 )]
-async fn verify_token(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<Empty>> {
-    let token = form.string("token");
-    form.finish()?;
-    session::verify_token(&state, token).await?;
+async fn verify_token(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<VerifyTokenInput>,
+) -> AppResult<Json<Empty>> {
+    session::verify_token(&state, input).await?;
     Ok(Json(Empty {}))
 }
 
@@ -566,7 +513,7 @@ async fn verify_token(State(state): State<AppState>, mut form: JsonForm) -> AppR
     post,
     path = "/api/v1/users/logout/",
     tag = "tokens",
-    request_body = RefreshRequest,
+    request_body = RefreshInput,
     responses(
         (status = 200, description = "Signed out.", body = Empty),
         (status = 400, response = BadRequest),
@@ -576,10 +523,8 @@ async fn verify_token(State(state): State<AppState>, mut form: JsonForm) -> AppR
         (status = 503, response = ServiceUnavailable),
     ),
 )]
-async fn logout(State(state): State<AppState>, mut form: JsonForm) -> AppResult<Json<Empty>> {
-    let refresh = form.string("refresh");
-    form.finish()?;
-    session::logout(&state, refresh).await?;
+async fn logout(State(state): State<AppState>, JsonBody(input): JsonBody<RefreshInput>) -> AppResult<Json<Empty>> {
+    session::logout(&state, input).await?;
     Ok(Json(Empty {}))
 }
 
@@ -643,7 +588,7 @@ async fn me(AuthUser(caller): AuthUser) -> Json<Profile> {
     patch,
     path = "/api/v1/users/me/",
     tag = "profile",
-    request_body = UpdateProfileRequest,
+    request_body = UpdateProfileInput,
     responses(
         (status = 200, description = "The updated profile.", body = Profile),
         (status = 400, response = BadRequest),
@@ -657,17 +602,8 @@ async fn me(AuthUser(caller): AuthUser) -> Json<Profile> {
 async fn update_me(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<UpdateProfileInput>,
 ) -> AppResult<Json<Profile>> {
-    let input = UpdateProfileInput {
-        full_name: form.string("full_name"),
-        username: form.patch_string("username"),
-        date_of_birth: form.patch_string("date_of_birth"),
-        gender: form.patch_string("gender"),
-        language: form.string("language"),
-        is_notification_enabled: form.boolean("is_notification_enabled"),
-    };
-    form.finish()?;
     Ok(Json(profile::update_profile(&state, caller, input).await?.into()))
 }
 
@@ -683,7 +619,7 @@ struct SuccessMessage {
     post,
     path = "/api/v1/users/change-password/",
     tag = "profile",
-    request_body = ChangePasswordRequest,
+    request_body = ChangePasswordInput,
     responses(
         (status = 200, description = "Password changed.", body = SuccessMessage),
         (status = 400, response = BadRequest),
@@ -699,14 +635,8 @@ async fn change_password(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
     AuthUser(caller): AuthUser,
-    mut form: JsonForm,
+    JsonBody(input): JsonBody<ChangePasswordInput>,
 ) -> AppResult<Json<SuccessMessage>> {
-    let input = ChangePasswordInput {
-        old_password: form.string("old_password"),
-        password: form.string("password"),
-        password2: form.string("password2"),
-    };
-    form.finish()?;
     auth::change_password(&state, &client, caller, input).await?;
     Ok(Json(SuccessMessage { success: true, message: "Password changed successfully" }))
 }

@@ -1,28 +1,26 @@
-//! Logs: one line per event, as text or JSON, tagged with the request being served and written
-//! to stdout in batches.
+//! Logs: tracing-subscriber's own text or JSON lines (`LOG_FORMAT`), filtered by `RUST_LOG`, and
+//! written to stdout by tracing-appender's writer thread. A request's lines carry its id through
+//! the `request` span that `http::observability` opens around it.
 
-pub mod batched_writer;
-pub mod json;
-pub mod request_id;
-pub mod text;
-mod timestamp;
+use std::io::IsTerminal;
 
-#[cfg(test)]
-mod captured;
-
-use tracing_subscriber::{EnvFilter, fmt::format::JsonFields};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
 
-/// Installs the process's log subscriber; the returned guard writes what is left when dropped.
-pub fn init(config: &Config) -> batched_writer::FlushGuard {
+/// Installs the process's log subscriber. Keep the returned guard alive until exit: dropping it
+/// writes the lines still queued.
+pub fn init(config: &Config) -> WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let (writer, guard) = batched_writer::batched(std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer);
+    // Not lossy: when stdout falls behind, loggers wait rather than lines being dropped.
+    let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match config.log_format {
-        LogFormat::Json => builder.fmt_fields(JsonFields::new()).event_format(json::JsonLines).init(),
-        LogFormat::Text => builder.event_format(text::TextLines).init(),
+        // The request span is the only span, so `span` alone carries the id, in the shape the
+        // old formatter wrote and log pipelines read.
+        LogFormat::Json => builder.json().with_span_list(false).init(),
+        LogFormat::Text => builder.with_ansi(std::io::stdout().is_terminal()).init(),
     }
     guard
 }

@@ -6,9 +6,13 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait, IntoActiveModel, TransactionTrait,
 };
 
+use serde::Deserialize;
+use utoipa::ToSchema;
+
 use crate::{
     domain::OtpType,
     error::{AppError, AppResult, FieldError, Rule, TokenKind, TokenProblem},
+    request::{Field, named},
     service::{
         Client, otp, rate_limit, session,
         token::{Claims, LoginMethod},
@@ -21,35 +25,65 @@ use crate::{
 /// How long after an OTP login `login/set-password/` may skip the old password.
 const OTP_LOGIN_GRACE_SECS: i64 = 600;
 
-/// Raw password-login input.
-#[derive(Debug, Default)]
+/// Body of `login/` and `login/password/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = LoginRequest)]
 pub struct LoginInput {
-    pub phone_number: Option<String>,
-    pub password: Option<String>,
+    #[schema(value_type = String, required, example = "+998901234567")]
+    #[serde(default)]
+    pub phone_number: Field<String>,
+    #[schema(value_type = String, required, example = "Tashkent-2024!")]
+    #[serde(default)]
+    pub password: Field<String>,
 }
 
-/// Raw OTP-login input.
-#[derive(Debug, Default)]
+/// Body of `login/otp/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = OtpLoginRequest)]
 pub struct OtpLoginInput {
-    pub phone_number: Option<String>,
-    pub session: Option<String>,
+    #[schema(value_type = String, required, example = "+998901234567")]
+    #[serde(default)]
+    pub phone_number: Field<String>,
+    /// A session verified by `verify-otp/` with type `login`; it is consumed.
+    #[schema(value_type = String, required, format = "uuid")]
+    #[serde(default)]
+    pub session: Field<String>,
 }
 
-/// Raw forgot-password input.
-#[derive(Debug, Default)]
+/// Body of `forgot-password/reset/` and `forgot-password/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ResetPasswordRequest)]
 pub struct ResetPasswordInput {
-    pub phone_number: Option<String>,
-    pub password: Option<String>,
-    pub password2: Option<String>,
-    pub session: Option<String>,
+    #[schema(value_type = String, required, example = "+998901234567")]
+    #[serde(default)]
+    pub phone_number: Field<String>,
+    #[schema(value_type = String, required, min_length = 8, max_length = 128)]
+    #[serde(default)]
+    pub password: Field<String>,
+    #[schema(value_type = String, required, min_length = 8, max_length = 128)]
+    #[serde(default)]
+    pub password2: Field<String>,
+    /// A session verified by `verify-otp/` with type `forgot_password`; it is consumed.
+    #[schema(value_type = String, required, format = "uuid")]
+    #[serde(default)]
+    pub session: Field<String>,
 }
 
-/// Raw set-password input (the caller is already authenticated).
-#[derive(Debug, Default)]
+/// Body of `login/set-password/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = SetPasswordRequest)]
 pub struct SetPasswordInput {
-    pub password: Option<String>,
-    pub password2: Option<String>,
-    pub old_password: Option<String>,
+    #[schema(value_type = String, required, min_length = 8, max_length = 128)]
+    #[serde(default)]
+    pub password: Field<String>,
+    #[schema(value_type = String, required, min_length = 8, max_length = 128)]
+    #[serde(default)]
+    pub password2: Field<String>,
+    /// Required when the account has a password, unless the access token comes from an OTP
+    /// login less than 10 minutes old.
+    #[schema(value_type = String)]
+    #[serde(default)]
+    pub old_password: Field<String>,
 }
 
 /// The caller of an authenticated request.
@@ -62,8 +96,8 @@ pub struct CurrentUser {
 /// Phone + password. Unknown phone and wrong password look the same, in body and in time.
 pub async fn login_with_password(state: &AppState, client: &Client, input: LoginInput) -> AppResult<SignedIn> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let phone = validator.phone("phone_number", input.phone_number);
-    let password = validator.text("password", input.password);
+    let phone = validator.phone(named!(input.phone_number));
+    let password = validator.text(named!(input.password));
     let (Some(phone), Some(password)) = (phone, password) else {
         return Err(validator.into_error());
     };
@@ -108,8 +142,8 @@ pub async fn login_with_password(state: &AppState, client: &Client, input: Login
 /// Phone + a verified `login` session: signs in without a password.
 pub async fn login_with_otp(state: &AppState, client: &Client, input: OtpLoginInput) -> AppResult<SignedIn> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let phone = validator.phone("phone_number", input.phone_number);
-    let session = validator.session("session", input.session);
+    let phone = validator.phone(named!(input.phone_number));
+    let session = validator.session(named!(input.session));
     let (Some(phone), Some(session)) = (phone, session) else {
         return Err(validator.into_error());
     };
@@ -125,9 +159,9 @@ pub async fn login_with_otp(state: &AppState, client: &Client, input: OtpLoginIn
 /// Sets a new password behind a verified `forgot_password` session.
 pub async fn reset_password(state: &AppState, client: &Client, input: ResetPasswordInput) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let phone = validator.phone("phone_number", input.phone_number);
-    let password = validator.new_password(input.password, input.password2);
-    let session = validator.session("session", input.session);
+    let phone = validator.phone(named!(input.phone_number));
+    let password = validator.new_password(named!(input.password), named!(input.password2));
+    let session = validator.session(named!(input.session));
     if !validator.is_valid() {
         return Err(validator.into_error());
     }
@@ -159,12 +193,18 @@ pub async fn set_password(
     input: SetPasswordInput,
 ) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let password = validator.new_password(input.password, input.password2);
+    let password = validator.new_password(named!(input.password), named!(input.password2));
     // `auth_time` is the sign-in itself, unchanged by refreshes; tokens without it get no grace.
     let recent_otp_login = caller.claims.login_method == Some(LoginMethod::Otp)
         && caller.claims.auth_time.is_some_and(|signed_in| Utc::now().timestamp() - signed_in <= OTP_LOGIN_GRACE_SECS);
     let needs_old_password = caller.user.has_usable_password() && !recent_otp_login;
-    let old_password = if needs_old_password { validator.text("old_password", input.old_password) } else { None };
+    let old_password = named!(input.old_password);
+    let old_password = if needs_old_password {
+        validator.text(old_password)
+    } else {
+        validator.well_typed(&old_password);
+        None
+    };
     if !validator.is_valid() {
         return Err(validator.into_error());
     }
@@ -194,12 +234,19 @@ pub async fn set_password(
     Ok(user)
 }
 
-/// Raw change-password input (the caller is authenticated).
-#[derive(Debug, Default)]
+/// Body of `change-password/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ChangePasswordRequest)]
 pub struct ChangePasswordInput {
-    pub old_password: Option<String>,
-    pub password: Option<String>,
-    pub password2: Option<String>,
+    #[schema(value_type = String, required)]
+    #[serde(default)]
+    pub old_password: Field<String>,
+    #[schema(value_type = String, required, min_length = 8, max_length = 128)]
+    #[serde(default)]
+    pub password: Field<String>,
+    #[schema(value_type = String, required, min_length = 8, max_length = 128)]
+    #[serde(default)]
+    pub password2: Field<String>,
 }
 
 /// Changes the caller's password after checking the old one; all sessions end.
@@ -210,8 +257,8 @@ pub async fn change_password(
     input: ChangePasswordInput,
 ) -> AppResult<()> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let old_password = validator.text("old_password", input.old_password);
-    let password = validator.new_password(input.password, input.password2);
+    let old_password = validator.text(named!(input.old_password));
+    let password = validator.new_password(named!(input.password), named!(input.password2));
     if !validator.is_valid() {
         return Err(validator.into_error());
     }

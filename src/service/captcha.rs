@@ -1,5 +1,6 @@
 //! reCAPTCHA on send-otp: a bot that cannot pass it cannot make us send SMS.
 
+use secrecy::ExposeSecret;
 use std::net::IpAddr;
 
 use serde::Deserialize;
@@ -26,7 +27,11 @@ pub async fn verify_captcha(state: &AppState, token: Option<&str>, client_ip: Op
     let response = state
         .http
         .post(&recaptcha.verify_url)
-        .form(&[("secret", recaptcha.private_key.expose()), ("response", token), ("remoteip", remote_ip.as_str())])
+        .form(&[
+            ("secret", recaptcha.private_key.expose_secret()),
+            ("response", token),
+            ("remoteip", remote_ip.as_str()),
+        ])
         .send()
         .await
         .and_then(reqwest::Response::error_for_status);

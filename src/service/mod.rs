@@ -9,7 +9,6 @@ pub mod password;
 pub mod profile;
 pub mod rate_limit;
 pub mod session;
-pub mod sign_in_writer;
 pub mod sms_budget;
 pub mod token;
 pub mod user;

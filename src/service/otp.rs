@@ -1,27 +1,40 @@
 //! One-time codes: send, verify, and the single consumption of a verified session.
 
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use subtle::ConstantTimeEq;
 
+use serde::Deserialize;
+use utoipa::ToSchema;
+
 use crate::{
     domain::{Language, MobileNumber, OtpType, PhoneNumber},
     error::{AppError, AppResult, FieldError, Rule},
+    request::{Field, named},
     service::{Client, captcha, rate_limit, sms_budget, user, validate::Validator},
     sms::OtpMessage,
     state::AppState,
     store::{Attempt, AttemptOutcome, OtpSession, SessionState},
 };
 
-/// Raw send-otp input, as either transport received it.
-#[derive(Debug, Default)]
+/// Body of `send-otp/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = SendOtpRequest)]
 pub struct SendOtpInput {
-    pub otp_type: Option<String>,
-    pub phone_number: Option<String>,
-    /// Required when reCAPTCHA is configured.
-    pub captcha_token: Option<String>,
+    #[schema(value_type = OtpType, required)]
+    #[serde(default)]
+    pub r#type: Field<OtpType>,
+    /// Any usual spelling (`998901234567`, `+998 90 123-45-67`); answers echo it in E.164.
+    #[schema(value_type = String, required, example = "+998901234567")]
+    #[serde(default)]
+    pub phone_number: Field<String>,
+    /// Required when the server checks reCAPTCHA (`RECAPTCHA_PRIVATE_KEY` is set).
+    #[schema(value_type = String)]
+    #[serde(default)]
+    pub recaptcha_token: Field<String>,
 }
 
 /// A code was sent; `session` identifies it in verify-otp.
@@ -32,13 +45,23 @@ pub struct SentOtp {
     pub session: String,
 }
 
-/// Raw verify-otp input.
-#[derive(Debug, Default)]
+/// Body of `verify-otp/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = VerifyOtpRequest)]
 pub struct VerifyOtpInput {
-    pub otp_type: Option<String>,
-    pub phone_number: Option<String>,
-    pub session: Option<String>,
-    pub otp_code: Option<String>,
+    #[schema(value_type = OtpType, required)]
+    #[serde(default)]
+    pub r#type: Field<OtpType>,
+    #[schema(value_type = String, required, example = "+998901234567")]
+    #[serde(default)]
+    pub phone_number: Field<String>,
+    /// The session `send-otp/` returned.
+    #[schema(value_type = String, required, format = "uuid", example = "0b7e3c1e-5d0f-4c55-9a43-6f1c2a9e8b10")]
+    #[serde(default)]
+    pub session: Field<String>,
+    #[schema(value_type = String, required, pattern = "^[0-9]{6}$", example = "482913")]
+    #[serde(default)]
+    pub otp_code: Field<String>,
 }
 
 /// The session is verified and can be consumed once.
@@ -56,8 +79,9 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// and SMS budgets.
 pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) -> AppResult<SentOtp> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let otp_type = validator.choice("type", input.otp_type, OtpType::from_wire);
-    let phone = validator.phone("phone_number", input.phone_number);
+    let otp_type = validator.choice(named!(input.r#type));
+    let phone = validator.phone(named!(input.phone_number));
+    let captcha_token = validator.optional_text(named!(input.recaptcha_token));
     let otp = &state.config.otp;
     // Refused before any store write: an SMS to a foreign, premium or fixed line is what SMS
     // pumping sells. Review numbers receive nothing, so any number the operator lists will do.
@@ -78,8 +102,10 @@ pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) ->
     let (Some(otp_type), Some(phone), Some(delivery)) = (otp_type, phone.as_ref(), delivery) else {
         return Err(validator.into_error());
     };
+    // A malformed captcha token is reported with the rest, before any limit is spent.
+    validator.finish()?;
     rate_limit::check_otp_request_from(state, client.ip).await?;
-    captcha::verify_captcha(state, input.captcha_token.as_deref(), client.ip).await?;
+    captcha::verify_captcha(state, captcha_token.as_deref(), client.ip).await?;
 
     let existing = user::find_by_phone(state, phone).await?;
     match (otp_type, &existing) {
@@ -232,10 +258,10 @@ async fn take_send_brakes(
 /// Checks a code against its session; each wrong guess counts, atomically, against the limit.
 pub async fn verify_otp(state: &AppState, client: &Client, input: VerifyOtpInput) -> AppResult<VerifiedOtp> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let otp_type = validator.choice("type", input.otp_type, OtpType::from_wire);
-    let phone = validator.phone("phone_number", input.phone_number);
-    let session = validator.session("session", input.session);
-    let code = validator.otp_code("otp_code", input.otp_code);
+    let otp_type = validator.choice(named!(input.r#type));
+    let phone = validator.phone(named!(input.phone_number));
+    let session = validator.session(named!(input.session));
+    let code = validator.otp_code(named!(input.otp_code));
     let (Some(otp_type), Some(phone), Some(session), Some(code)) = (otp_type, phone, session, code) else {
         return Err(validator.into_error());
     };
@@ -304,7 +330,7 @@ fn generate_code() -> String {
 /// derived from `SECRET_KEY` with HKDF for this one use, so it is not the key that signs JWTs.
 fn code_mac(state: &AppState, session: &str, code: &str) -> String {
     let mut key = [0u8; 32];
-    hkdf::Hkdf::<sha2::Sha256>::new(None, state.config.secret_key.expose().as_bytes())
+    hkdf::Hkdf::<sha2::Sha256>::new(None, state.config.secret_key.expose_secret().as_bytes())
         .expand(OTP_MAC_KEY_INFO, &mut key)
         .expect("32 bytes is a valid HKDF-SHA256 output length");
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");

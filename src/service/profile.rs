@@ -1,6 +1,6 @@
 //! The caller's own profile: reading it and changing its editable fields.
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use entity::user;
 use sea_orm::{
     ActiveModelTrait,
@@ -10,9 +10,13 @@ use sea_orm::{
 };
 use unicode_normalization::UnicodeNormalization;
 
+use serde::Deserialize;
+use utoipa::ToSchema;
+
 use crate::{
     domain::{Gender, Language},
     error::{AppError, AppResult, FieldError},
+    request::{Field, Named, named},
     service::{
         auth::CurrentUser,
         validate::{UsernameInput, Validator},
@@ -20,18 +24,36 @@ use crate::{
     state::AppState,
 };
 
-/// Fields a user may change; `None` leaves a field as it is.
-#[derive(Debug, Default)]
+/// Body of `me/` PATCH: only the fields present change; `null` clears the nullable ones.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = UpdateProfileRequest)]
 pub struct UpdateProfileInput {
-    pub full_name: Option<String>,
-    /// `Some("")` clears the username.
-    pub username: Option<String>,
-    /// `Some("")` clears the date.
-    pub date_of_birth: Option<String>,
-    /// `Some("")` clears the gender.
-    pub gender: Option<String>,
-    pub language: Option<String>,
-    pub is_notification_enabled: Option<bool>,
+    #[schema(value_type = String, max_length = 255)]
+    #[serde(default)]
+    pub full_name: Field<String>,
+    /// Letters, digits and `@.+-_`, unique.
+    #[schema(value_type = Option<String>, max_length = 150)]
+    #[serde(default)]
+    pub username: Field<String>,
+    #[schema(value_type = Option<chrono::NaiveDate>)]
+    #[serde(default)]
+    pub date_of_birth: Field<NaiveDate>,
+    #[schema(value_type = Option<Gender>)]
+    #[serde(default)]
+    pub gender: Field<Gender>,
+    #[schema(value_type = Language)]
+    #[serde(default)]
+    pub language: Field<Language>,
+    #[schema(value_type = bool)]
+    #[serde(default)]
+    pub is_notification_enabled: Field<bool>,
+}
+
+/// What a partial update does to one field.
+enum Change<T> {
+    Keep,
+    Clear,
+    Set(T),
 }
 
 /// Applies a partial update, validating every given field first.
@@ -41,13 +63,39 @@ pub async fn update_profile(
     input: UpdateProfileInput,
 ) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let full_name = input.full_name.map(|value| validator.display_name("full_name", Some(value), 255));
-    let username = input.username.map(|value| validator.username("username", value));
-    let date_of_birth = input
-        .date_of_birth
-        .map(|value| if value.is_empty() { None } else { validator.optional_past_date("date_of_birth", Some(value)) });
-    let gender = input.gender.map(|value| validator.optional_choice("gender", Some(value), Gender::from_wire));
-    let language = input.language.map(|value| validator.choice("language", Some(value), Language::from_wire));
+    // `null` leaves the fields that cannot be empty as they are, and clears the others.
+    let full_name = match named!(input.full_name) {
+        Named { field: Field::Absent | Field::Null, .. } => None,
+        full_name => validator.display_name(full_name, 255),
+    };
+    let username = match named!(input.username) {
+        Named { field: Field::Absent, .. } => None,
+        Named { field: Field::Null, .. } => Some(UsernameInput::Clear),
+        Named { name, field: Field::Value(value) | Field::Unparsed(value) } => Some(validator.username(name, value)),
+        wrong => {
+            validator.well_typed(&wrong);
+            None
+        }
+    };
+    let date_of_birth = match named!(input.date_of_birth) {
+        Named { field: Field::Absent, .. } => Change::Keep,
+        date => validator.optional_past_date(date).map_or(Change::Clear, Change::Set),
+    };
+    let gender = match named!(input.gender) {
+        Named { field: Field::Absent, .. } => Change::Keep,
+        gender => validator.optional_choice(gender).map_or(Change::Clear, Change::Set),
+    };
+    let language = match named!(input.language) {
+        Named { field: Field::Absent | Field::Null, .. } => None,
+        language => validator.choice(language),
+    };
+    let is_notification_enabled = match named!(input.is_notification_enabled) {
+        Named { field: Field::Value(enabled), .. } => Some(enabled),
+        other => {
+            validator.well_typed(&other);
+            None
+        }
+    };
     if let Some(UsernameInput::Valid(name)) = &username
         && username_taken(&state.db, name, caller.user.id).await?
     {
@@ -56,7 +104,7 @@ pub async fn update_profile(
     validator.finish()?;
 
     let mut active = caller.user.into_active_model();
-    if let Some(Some(full_name)) = full_name {
+    if let Some(full_name) = full_name {
         active.full_name = Set(full_name);
     }
     match username {
@@ -64,16 +112,20 @@ pub async fn update_profile(
         Some(UsernameInput::Clear) => active.username = Set(None),
         Some(UsernameInput::Invalid) | None => {}
     }
-    if let Some(date_of_birth) = date_of_birth {
-        active.date_of_birth = Set(date_of_birth);
+    match date_of_birth {
+        Change::Keep => {}
+        Change::Clear => active.date_of_birth = Set(None),
+        Change::Set(date) => active.date_of_birth = Set(Some(date)),
     }
-    if let Some(gender) = gender {
-        active.gender = Set(gender.map(|gender| gender.as_str().to_string()));
+    match gender {
+        Change::Keep => {}
+        Change::Clear => active.gender = Set(None),
+        Change::Set(gender) => active.gender = Set(Some(gender.as_str().to_string())),
     }
-    if let Some(Some(language)) = language {
+    if let Some(language) = language {
         active.language = Set(language.as_str().to_string());
     }
-    if let Some(enabled) = input.is_notification_enabled {
+    if let Some(enabled) = is_notification_enabled {
         active.is_notification_enabled = Set(enabled);
     }
     active.updated_at = Set(Utc::now());

@@ -11,15 +11,38 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QuerySelect, SqlErr, TransactionTrait, sea_query::OnConflict,
 };
 
+use serde::Deserialize;
+use utoipa::ToSchema;
+
 use crate::{
     error::{AppError, AppResult, TokenKind, TokenProblem},
+    request::{Field, named},
     service::{
-        sign_in_writer::SignIn,
         token::{Claims, LoginMethod, TokenPair},
         validate::Validator,
     },
     state::AppState,
 };
+
+/// Body of `token/refresh/` and `logout/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = RefreshRequest)]
+pub struct RefreshInput {
+    /// A refresh token.
+    #[schema(value_type = String, required)]
+    #[serde(default)]
+    pub refresh: Field<String>,
+}
+
+/// Body of `token/verify/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = VerifyTokenRequest)]
+pub struct VerifyTokenInput {
+    /// An access or a refresh token.
+    #[schema(value_type = String, required)]
+    #[serde(default)]
+    pub token: Field<String>,
+}
 
 /// How long after a rotation the old refresh token still returns the current pair.
 pub const REUSE_GRACE_SECS: i64 = 10;
@@ -31,8 +54,6 @@ fn refused(problem: TokenProblem) -> AppError {
 /// Records a sign-in: `last_login` (and an upgraded password hash) on the account and `pair`'s
 /// refresh token as outstanding, both or neither. Answers the account as stored afterwards, or
 /// `None` when it was deleted since it was read.
-///
-/// On PostgreSQL the sign-in joins a batch written by one statement (`sign_in_writer`).
 pub async fn record_sign_in(
     state: &AppState,
     user: user::Model,
@@ -41,17 +62,6 @@ pub async fn record_sign_in(
     pair: &TokenPair,
 ) -> AppResult<Option<user::Model>> {
     let claims = &pair.refresh_claims;
-    if let Some(writer) = &state.sign_ins {
-        let sign_in = SignIn {
-            user_id: user.id,
-            at,
-            new_password_hash,
-            refresh_token: pair.refresh.clone(),
-            refresh_expires_at: expiry(claims),
-            refresh_jti: claims.jti.clone(),
-        };
-        return Ok(writer.record(sign_in).await?);
-    }
     let txn = state.db.begin().await?;
     let mut active = user.into_active_model();
     active.last_login = Set(Some(at));
@@ -77,9 +87,9 @@ pub async fn issue_tokens(state: &AppState, user_id: i64, method: LoginMethod) -
 }
 
 /// `token/refresh/`: rotates a refresh token into a new pair.
-pub async fn refresh_tokens(state: &AppState, refresh: Option<String>) -> AppResult<TokenPair> {
+pub async fn refresh_tokens(state: &AppState, input: RefreshInput) -> AppResult<TokenPair> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let Some(refresh) = validator.text("refresh", refresh) else {
+    let Some(refresh) = validator.text(named!(input.refresh)) else {
         return Err(validator.into_error());
     };
     let claims = state.tokens.verify(refresh.trim(), TokenKind::Refresh)?;
@@ -172,9 +182,9 @@ async fn answer_reuse(state: &AppState, txn: &DatabaseTransaction, claims: &Clai
 }
 
 /// `logout/`: blacklists the refresh token.
-pub async fn logout(state: &AppState, refresh: Option<String>) -> AppResult<()> {
+pub async fn logout(state: &AppState, input: RefreshInput) -> AppResult<()> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let Some(refresh) = validator.text("refresh", refresh) else {
+    let Some(refresh) = validator.text(named!(input.refresh)) else {
         return Err(validator.into_error());
     };
     let claims = state.tokens.verify(refresh.trim(), TokenKind::Refresh)?;
@@ -196,9 +206,9 @@ pub async fn logout(state: &AppState, refresh: Option<String>) -> AppResult<()> 
 }
 
 /// `token/verify/`: any kind of token, valid, not blacklisted, not revoked by a password change.
-pub async fn verify_token(state: &AppState, token: Option<String>) -> AppResult<()> {
+pub async fn verify_token(state: &AppState, input: VerifyTokenInput) -> AppResult<()> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let Some(token) = validator.text("token", token) else {
+    let Some(token) = validator.text(named!(input.token)) else {
         return Err(validator.into_error());
     };
     let claims = state.tokens.verify(token.trim(), TokenKind::Any)?;

@@ -2,6 +2,7 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation, errors::ErrorKind};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -68,7 +69,7 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(config: &Config) -> Self {
-        let key = config.jwt_signing_key.expose().as_bytes();
+        let key = config.jwt_signing_key.expose_secret().as_bytes();
         Self {
             decoding_key: DecodingKey::from_secret(key),
             encoding_key: EncodingKey::from_secret(key),

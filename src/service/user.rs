@@ -1,17 +1,19 @@
 //! Accounts: lookup by phone, existence checks, and registration behind a verified OTP session.
 
-use std::sync::OnceLock;
-
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QuerySelect, QueryTrait, SqlErr, Statement, TransactionTrait, sqlx,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, SqlErr, TransactionTrait,
 };
 
+use serde::Deserialize;
+use utoipa::ToSchema;
+
 use crate::{
-    domain::{Gender, Language, OtpType, PhoneNumber},
+    domain::{Gender, Language, LoginNext, OtpType, PhoneNumber},
     error::{AppError, AppResult, Rule},
+    request::{Field, named},
     service::{
         Client, otp, rate_limit, session,
         token::{LoginMethod, TokenPair},
@@ -20,24 +22,6 @@ use crate::{
     state::AppState,
     store::SessionState,
 };
-
-/// What the next screen of a login flow should be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginNext {
-    Password,
-    Otp,
-    Register,
-}
-
-impl LoginNext {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoginNext::Password => "password",
-            LoginNext::Otp => "otp",
-            LoginNext::Register => "register",
-        }
-    }
-}
 
 /// Answer of check-user and login/check.
 #[derive(Debug, Clone)]
@@ -57,17 +41,47 @@ impl UserLookup {
     }
 }
 
-/// Raw registration input.
-#[derive(Debug, Default)]
+/// Body of `check-user/` and `login/check/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = PhoneNumberRequest)]
+pub struct LookUpInput {
+    #[schema(value_type = String, required, example = "+998901234567")]
+    #[serde(default)]
+    pub phone_number: Field<String>,
+}
+
+/// Body of `register/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = RegisterRequest)]
 pub struct RegisterInput {
-    pub phone_number: Option<String>,
-    pub password: Option<String>,
-    pub password2: Option<String>,
-    pub full_name: Option<String>,
-    pub date_of_birth: Option<String>,
-    pub gender: Option<String>,
-    pub language: Option<String>,
-    pub session: Option<String>,
+    #[schema(value_type = String, required, example = "+998901234567")]
+    #[serde(default)]
+    pub phone_number: Field<String>,
+    /// 8 to 128 characters, not entirely numeric, not a common password.
+    #[schema(value_type = String, required, min_length = 8, max_length = 128, example = "Tashkent-2024!")]
+    #[serde(default)]
+    pub password: Field<String>,
+    /// Must equal `password`.
+    #[schema(value_type = String, required, min_length = 8, max_length = 128, example = "Tashkent-2024!")]
+    #[serde(default)]
+    pub password2: Field<String>,
+    #[schema(value_type = String, required, max_length = 255, example = "Ali Valiyev")]
+    #[serde(default)]
+    pub full_name: Field<String>,
+    #[schema(value_type = Option<chrono::NaiveDate>, example = "1990-05-17")]
+    #[serde(default)]
+    pub date_of_birth: Field<NaiveDate>,
+    #[schema(value_type = Option<Gender>)]
+    #[serde(default)]
+    pub gender: Field<Gender>,
+    /// `uz` when absent.
+    #[schema(value_type = Option<Language>)]
+    #[serde(default)]
+    pub language: Field<Language>,
+    /// A session verified by `verify-otp/` with type `auth`; it is consumed.
+    #[schema(value_type = String, required, format = "uuid")]
+    #[serde(default)]
+    pub session: Field<String>,
 }
 
 /// A signed-in user: the account and a fresh token pair.
@@ -83,9 +97,9 @@ pub async fn find_by_phone(state: &AppState, phone: &PhoneNumber) -> AppResult<O
 }
 
 /// Whether an account exists for the phone number, and whether it has a password.
-pub async fn look_up_user(state: &AppState, client: &Client, phone_number: Option<String>) -> AppResult<UserLookup> {
+pub async fn look_up_user(state: &AppState, client: &Client, input: LookUpInput) -> AppResult<UserLookup> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let Some(phone) = validator.phone("phone_number", phone_number) else {
+    let Some(phone) = validator.phone(named!(input.phone_number)) else {
         return Err(validator.into_error());
     };
     rate_limit::check_lookup_from(state, client.ip).await?;
@@ -99,66 +113,28 @@ pub async fn look_up_user(state: &AppState, client: &Client, phone_number: Optio
     })
 }
 
-const PASSWORD_BY_PHONE_LIMIT: u64 = 1;
-
-/// The stored password of the account with this phone number, if there is one.
-///
-/// Sent straight through the sqlx pool that SeaORM holds. `query_one_raw` wraps the driver's
-/// future in three more (two trace-level `#[instrument]` wrappers and an `async` block), each
-/// moved whole when it is awaited: under callgrind those copies and the conversion of SeaORM's
-/// values cost check-user more instructions than the driver's own work.
+/// The stored password of the account with this phone number, if there is one. Only that
+/// column is read: check-user and login/check are hot, and the other twenty are wasted work.
 async fn password_by_phone(db: &DatabaseConnection, phone: &str) -> Result<Option<String>, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = password_by_phone_sql(backend);
-    let limit = PASSWORD_BY_PHONE_LIMIT as i64;
-    // With the sqlx-postgres and sqlx-sqlite features only, the backend names the pool's type.
-    let found = match backend {
-        DbBackend::Postgres => {
-            sqlx::query_scalar(sql).bind(phone).bind(limit).fetch_optional(db.get_postgres_connection_pool()).await
-        }
-        DbBackend::Sqlite => {
-            sqlx::query_scalar(sql).bind(phone).bind(limit).fetch_optional(db.get_sqlite_connection_pool()).await
-        }
-        _ => {
-            let statement = Statement::from_sql_and_values(backend, sql, [phone.into(), limit.into()]);
-            let row = db.query_one_raw(statement).await?;
-            return row.map(|row| row.try_get_by_index(0)).transpose();
-        }
-    };
-    found.map_err(crate::db::query_failed)
-}
-
-/// `SELECT password FROM users WHERE phone_number = ? LIMIT ?` in the backend's dialect, built
-/// once: check-user and login/check are hot, sea-query wrote the same text on every request, and
-/// sending the other twenty columns (timestamps included) would be wasted work.
-fn password_by_phone_sql(backend: DbBackend) -> &'static str {
-    static BY_BACKEND: [OnceLock<String>; 3] = [const { OnceLock::new() }; 3];
-    let cell = match backend {
-        DbBackend::Postgres => &BY_BACKEND[0],
-        DbBackend::Sqlite => &BY_BACKEND[1],
-        _ => &BY_BACKEND[2],
-    };
-    cell.get_or_init(|| {
-        user::Entity::find()
-            .select_only()
-            .column(user::Column::Password)
-            .filter(user::Column::PhoneNumber.eq(""))
-            .limit(PASSWORD_BY_PHONE_LIMIT)
-            .build(backend)
-            .sql
-    })
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::Password)
+        .filter(user::Column::PhoneNumber.eq(phone))
+        .into_tuple()
+        .one(db)
+        .await
 }
 
 /// Creates the account behind a verified `auth` session and signs it in.
 pub async fn register_user(state: &AppState, client: &Client, input: RegisterInput) -> AppResult<SignedIn> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let phone = validator.phone("phone_number", input.phone_number);
-    let password = validator.new_password(input.password, input.password2);
-    let full_name = validator.display_name("full_name", input.full_name, 255);
-    let date_of_birth = validator.optional_past_date("date_of_birth", input.date_of_birth);
-    let gender = validator.optional_choice("gender", input.gender, Gender::from_wire);
-    let language = validator.optional_choice("language", input.language, Language::from_wire);
-    let session = validator.session("session", input.session);
+    let phone = validator.phone(named!(input.phone_number));
+    let password = validator.new_password(named!(input.password), named!(input.password2));
+    let full_name = validator.display_name(named!(input.full_name), 255);
+    let date_of_birth = validator.optional_past_date(named!(input.date_of_birth));
+    let gender = validator.optional_choice(named!(input.gender));
+    let language = validator.optional_choice(named!(input.language));
+    let session = validator.session(named!(input.session));
     if !validator.is_valid() {
         return Err(validator.into_error());
     }
@@ -249,7 +225,7 @@ async fn insert_user(db: &impl ConnectionTrait, row: user::ActiveModel) -> AppRe
     })
 }
 
-/// Raw input of the `createsuperuser` command.
+/// Input of the `createsuperuser` command; `None` is a value the operator did not give.
 #[derive(Debug, Default)]
 pub struct CreateSuperuserInput {
     pub phone_number: Option<String>,
@@ -261,9 +237,9 @@ pub struct CreateSuperuserInput {
 /// Creates a staff superuser, as Django's `createsuperuser` does, under the password policy.
 pub async fn create_superuser(state: &AppState, input: CreateSuperuserInput) -> AppResult<user::Model> {
     let mut validator = Validator::new(state.config.phone_default_region);
-    let phone = validator.phone("phone_number", input.phone_number);
-    let full_name = validator.display_name("full_name", input.full_name, 255);
-    let password = validator.new_password(input.password, input.password2);
+    let phone = validator.phone(named!(input.phone_number));
+    let full_name = validator.display_name(named!(input.full_name), 255);
+    let password = validator.new_password(named!(input.password), named!(input.password2));
     if !validator.is_valid() {
         return Err(validator.into_error());
     }

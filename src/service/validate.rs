@@ -8,6 +8,7 @@ use unicode_security::MixedScript;
 use crate::{
     domain::{PhoneNumber, check_password_policy, is_otp_code},
     error::{AppError, FieldError},
+    request::{Field, FromField, Named},
 };
 
 /// Collects field errors while parsing raw inputs into domain values.
@@ -30,42 +31,72 @@ impl Validator {
     }
 
     /// A required, non-blank string without NUL characters (kept as given: passwords may have spaces).
-    pub fn text(&mut self, field: &'static str, value: Option<String>) -> Option<String> {
-        match value {
-            None => {
-                self.push(FieldError::required(field));
+    pub fn text(&mut self, input: Named<String>) -> Option<String> {
+        let name = input.name;
+        match input.field {
+            Field::Absent | Field::Null => {
+                self.push(FieldError::required(name));
                 None
             }
-            Some(value) if value.trim().is_empty() => {
-                self.push(FieldError::blank(field));
-                None
-            }
-            // PostgreSQL cannot store U+0000 in text; DRF's CharField refuses it for that reason.
-            Some(value) if value.contains('\0') => {
-                self.push(FieldError::new(field, "null_characters_not_allowed", "Null characters are not allowed."));
-                None
-            }
-            Some(value) => Some(value),
+            Field::Value(value) | Field::Unparsed(value) => self.present_text(name, value),
+            Field::WrongType => self.wrong_type::<String>(name),
         }
     }
 
+    /// Text that is there: refused when blank or when it holds NUL.
+    fn present_text(&mut self, name: &'static str, value: String) -> Option<String> {
+        if value.trim().is_empty() {
+            self.push(FieldError::blank(name));
+            return None;
+        }
+        // PostgreSQL cannot store U+0000 in text; DRF's CharField refuses it for that reason.
+        if value.contains('\0') {
+            self.push(FieldError::new(name, "null_characters_not_allowed", "Null characters are not allowed."));
+            return None;
+        }
+        Some(value)
+    }
+
+    /// Text that may be left out (absent or null); a wrong JSON type is still refused.
+    pub fn optional_text(&mut self, input: Named<String>) -> Option<String> {
+        match input.field {
+            Field::Absent | Field::Null => None,
+            Field::Value(value) | Field::Unparsed(value) => Some(value),
+            Field::WrongType => self.wrong_type::<String>(input.name),
+        }
+    }
+
+    /// Refuses a field of the wrong JSON type that the request does not otherwise need.
+    pub fn well_typed<T: FromField>(&mut self, input: &Named<T>) {
+        if matches!(input.field, Field::WrongType) {
+            self.wrong_type::<T>(input.name);
+        }
+    }
+
+    fn wrong_type<T: FromField>(&mut self, name: &'static str) -> Option<T> {
+        self.push(FieldError::new(name, "invalid", T::WRONG_TYPE));
+        None
+    }
+
     /// A new password (`password`) and its confirmation (`password2`), under the password policy.
-    pub fn new_password(&mut self, password: Option<String>, confirmation: Option<String>) -> Option<String> {
-        let password = self.text("password", password);
-        let confirmation = self.text("password2", confirmation);
+    pub fn new_password(&mut self, password: Named<String>, confirmation: Named<String>) -> Option<String> {
+        let (password_name, confirmation_name) = (password.name, confirmation.name);
+        let password = self.text(password);
+        let confirmation = self.text(confirmation);
         let (Some(password), Some(confirmation)) = (password, confirmation) else { return None };
-        let failures = check_password_policy(&password, &confirmation, "password", "password2");
+        let failures = check_password_policy(&password, &confirmation, password_name, confirmation_name);
         let acceptable = failures.is_empty();
         self.extend(failures);
         acceptable.then_some(password)
     }
 
     /// A required string at most `max` characters long, trimmed.
-    pub fn bounded_text(&mut self, field: &'static str, value: Option<String>, max: usize) -> Option<String> {
-        let value = self.text(field, value)?.trim().to_string();
+    pub fn bounded_text(&mut self, input: Named<String>, max: usize) -> Option<String> {
+        let name = input.name;
+        let value = self.text(input)?.trim().to_string();
         if value.chars().count() > max {
             self.push(FieldError::new(
-                field,
+                name,
                 "max_length",
                 format!("Ensure this field has no more than {max} characters."),
             ));
@@ -76,10 +107,11 @@ impl Validator {
 
     /// A person's name shown to others: bounded, trimmed, and free of characters that hide or
     /// reorder text (control, bidi-override and zero-width characters).
-    pub fn display_name(&mut self, field: &'static str, value: Option<String>, max: usize) -> Option<String> {
-        let value = self.bounded_text(field, value, max)?;
+    pub fn display_name(&mut self, input: Named<String>, max: usize) -> Option<String> {
+        let name = input.name;
+        let value = self.bounded_text(input, max)?;
         if value.chars().any(is_disallowed_in_names) {
-            self.push(invalid_characters(field));
+            self.push(invalid_characters(name));
             return None;
         }
         Some(value)
@@ -120,80 +152,93 @@ impl Validator {
         UsernameInput::Invalid
     }
 
-    pub fn phone(&mut self, field: &'static str, value: Option<String>) -> Option<PhoneNumber> {
-        let value = self.text(field, value)?;
+    pub fn phone(&mut self, input: Named<String>) -> Option<PhoneNumber> {
+        let name = input.name;
+        let value = self.text(input)?;
         match PhoneNumber::parse(&value, self.region) {
             Ok(phone) => Some(phone),
             Err(_) => {
-                self.push(FieldError::new(field, "invalid_phone_number", "The phone number entered is not valid."));
+                self.push(FieldError::new(name, "invalid_phone_number", "The phone number entered is not valid."));
                 None
             }
         }
     }
 
-    /// One of a closed set of lower-case words.
-    pub fn choice<T>(&mut self, field: &'static str, value: Option<String>, parse: fn(&str) -> Option<T>) -> Option<T> {
-        let value = self.text(field, value)?;
-        let parsed = parse(&value);
-        if parsed.is_none() {
-            self.push(invalid_choice(field, &value));
+    /// One of a closed set of values, required.
+    pub fn choice<T: FromField>(&mut self, input: Named<T>) -> Option<T> {
+        let name = input.name;
+        match input.field {
+            Field::Value(value) => Some(value),
+            Field::Unparsed(text) => {
+                let text = self.present_text(name, text)?;
+                self.push(invalid_choice(name, &text));
+                None
+            }
+            Field::Absent | Field::Null => {
+                self.push(FieldError::required(name));
+                None
+            }
+            Field::WrongType => self.wrong_type::<T>(name),
         }
-        parsed
     }
 
-    /// Like `choice`, but absent or null is fine.
-    pub fn optional_choice<T>(
-        &mut self,
-        field: &'static str,
-        value: Option<String>,
-        parse: fn(&str) -> Option<T>,
-    ) -> Option<T> {
-        let value = value.filter(|value| !value.is_empty())?;
-        let parsed = parse(&value);
-        if parsed.is_none() {
-            self.push(invalid_choice(field, &value));
+    /// Like `choice`, but absent, null or empty is fine.
+    pub fn optional_choice<T: FromField>(&mut self, input: Named<T>) -> Option<T> {
+        match input.field {
+            Field::Value(value) => Some(value),
+            Field::Absent | Field::Null => None,
+            Field::Unparsed(text) if text.is_empty() => None,
+            Field::Unparsed(text) => {
+                self.push(invalid_choice(input.name, &text));
+                None
+            }
+            Field::WrongType => self.wrong_type::<T>(input.name),
         }
-        parsed
     }
 
     /// A session id: a UUID in any of its usual spellings, returned hyphenated and lower-case.
-    pub fn session(&mut self, field: &'static str, value: Option<String>) -> Option<String> {
-        let value = self.text(field, value)?;
+    pub fn session(&mut self, input: Named<String>) -> Option<String> {
+        let name = input.name;
+        let value = self.text(input)?;
         match uuid::Uuid::parse_str(value.trim()) {
             Ok(id) => Some(id.hyphenated().to_string()),
             Err(_) => {
-                self.push(FieldError::new(field, "invalid", "Must be a valid UUID."));
+                self.push(FieldError::new(name, "invalid", "Must be a valid UUID."));
                 None
             }
         }
     }
 
-    pub fn otp_code(&mut self, field: &'static str, value: Option<String>) -> Option<String> {
-        let value = self.text(field, value)?.trim().to_string();
+    pub fn otp_code(&mut self, input: Named<String>) -> Option<String> {
+        let name = input.name;
+        let value = self.text(input)?.trim().to_string();
         if !is_otp_code(&value) {
-            self.push(FieldError::new(field, "invalid", "Enter the 6-digit code from the SMS."));
+            self.push(FieldError::new(name, "invalid", "Enter the 6-digit code from the SMS."));
             return None;
         }
         Some(value)
     }
 
-    /// An optional `YYYY-MM-DD` date that is not in the future.
-    pub fn optional_past_date(&mut self, field: &'static str, value: Option<String>) -> Option<NaiveDate> {
-        let value = value.filter(|value| !value.is_empty())?;
-        match NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d") {
-            Ok(date) if date > chrono::Utc::now().date_naive() => {
-                self.push(FieldError::new(field, "invalid", "Date of birth cannot be in the future."));
+    /// An optional `YYYY-MM-DD` date that is not in the future; absent, null or empty is none.
+    pub fn optional_past_date(&mut self, input: Named<NaiveDate>) -> Option<NaiveDate> {
+        let name = input.name;
+        match input.field {
+            Field::Absent | Field::Null => None,
+            Field::Unparsed(text) if text.is_empty() => None,
+            Field::Value(date) if date > chrono::Utc::now().date_naive() => {
+                self.push(FieldError::new(name, "invalid", "Date of birth cannot be in the future."));
                 None
             }
-            Ok(date) => Some(date),
-            Err(_) => {
+            Field::Value(date) => Some(date),
+            Field::Unparsed(_) => {
                 self.push(FieldError::new(
-                    field,
+                    name,
                     "invalid",
                     "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
                 ));
                 None
             }
+            Field::WrongType => self.wrong_type::<NaiveDate>(name),
         }
     }
 
@@ -293,16 +338,20 @@ mod tests {
         assert_eq!(username(&"a".repeat(151)).1, vec!["max_length".to_string()]);
     }
 
+    fn full_name(name: &str) -> Named<String> {
+        Named::new("full_name", Field::Value(name.into()))
+    }
+
     #[test]
     fn display_names_keep_ordinary_text_and_refuse_hidden_characters() {
         let mut validator = Validator::new(country::Id::UZ);
         for name in ["Alisher Navoiy", "Алишер Навоий", "O‘tkir Hoshimov", "محمد", "Jean-Luc d'Arc"] {
-            assert_eq!(validator.display_name("full_name", Some(name.into()), 255).as_deref(), Some(name));
+            assert_eq!(validator.display_name(full_name(name), 255).as_deref(), Some(name));
         }
         assert!(validator.is_valid());
         for name in ["Ali\u{202E}reh", "Ali\nAdmin", "Ali\u{7}", "Ali\u{200B}", "\u{2066}Ali", "Ali\u{200F}"] {
             let mut validator = Validator::new(country::Id::UZ);
-            assert_eq!(validator.display_name("full_name", Some(name.into()), 255), None, "{name:?}");
+            assert_eq!(validator.display_name(full_name(name), 255), None, "{name:?}");
             let Err(AppError::Validation(errors)) = validator.finish() else { panic!("{name:?} passed") };
             assert_eq!((errors[0].field, errors[0].code), (Some("full_name"), "invalid_characters"));
         }

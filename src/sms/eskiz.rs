@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use crate::config::{EskizConfig, Secret};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::EskizConfig;
 
 /// Why a message did not go out (logged; the client hears a 503).
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +26,7 @@ pub struct EskizClient {
     http: reqwest::Client,
     base_url: String,
     email: String,
-    password: Secret,
+    password: SecretString,
     from: String,
     token: Mutex<Option<String>>,
 }
@@ -86,7 +88,7 @@ impl EskizClient {
         let response = self
             .http
             .post(format!("{}/auth/login", self.base_url))
-            .form(&[("email", self.email.as_str()), ("password", self.password.expose())])
+            .form(&[("email", self.email.as_str()), ("password", self.password.expose_secret())])
             .send()
             .await?;
         if !response.status().is_success() {

@@ -217,8 +217,12 @@ async fn createsuperuser_then_the_real_server_logs_them_in_and_stops_gracefully(
     assert!(exited.is_some_and(|status| status.success()), "SIGTERM should stop the server cleanly: {exited:?}");
 }
 
-/// Serves with `LOG_FORMAT=log_format`, asks for `/healthz` and one OTP sent under the request id
-/// `edge-7`, stops the server, and returns what it wrote to stdout.
+/// The password sent by the failed login of `logs_of_a_short_run`: it must never be logged.
+const LOGGED_OUT_PASSWORD: &str = "Never-logged-9";
+
+/// Serves with `LOG_FORMAT=log_format` and the hashing threads' debug lines on, asks for
+/// `/healthz`, one OTP sent under the request id `edge-7` and one failed password login (hashed
+/// on a hashing thread) under `edge-8`, stops the server, and returns what it wrote to stdout.
 async fn logs_of_a_short_run(log_format: &str) -> String {
     let scratch = Scratch::new();
     let database_url = scratch.database_url();
@@ -232,6 +236,7 @@ async fn logs_of_a_short_run(log_format: &str) -> String {
                 ("SECRET_KEY", "k"),
                 ("BIND", bind.as_str()),
                 ("LOG_FORMAT", log_format),
+                ("RUST_LOG", "info,tantana::service::password=debug"),
             ])
             .current_dir(&scratch.0)
             .stdout(Stdio::piped())
@@ -258,9 +263,22 @@ async fn logs_of_a_short_run(log_format: &str) -> String {
         .unwrap();
     assert_eq!(sent.status(), 201);
     assert_eq!(sent.headers()["x-request-id"], "edge-7");
+    let login = client
+        .post(format!("http://{bind}/api/v1/users/login/"))
+        .header("x-request-id", "edge-8")
+        .json(&json!({"phone_number": "+998901234568", "password": LOGGED_OUT_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_client_error(), "{}", login.status());
+    assert_eq!(login.headers()["x-request-id"], "edge-8");
     assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
     let output = std::mem::replace(&mut server.0, Command::new("true").spawn().unwrap()).wait_with_output().unwrap();
-    text(&output.stdout)
+    let logs = text(&output.stdout);
+    for secret in [LOGGED_OUT_PASSWORD, "+998901234567", "998901234568"] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs:\n{logs}");
+    }
+    logs
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,14 +290,17 @@ async fn log_format_json_writes_one_json_object_per_line_with_the_request_id_on_
         .collect();
     let request = lines
         .iter()
-        .find(|line| line["fields"]["route"] == "/healthz")
+        .find(|line| line["span"]["route"] == "/healthz" && line["fields"]["message"] == "request")
         .unwrap_or_else(|| panic!("no request line for /healthz in {lines:?}"));
     assert_eq!(request["fields"]["status"], 200);
+    assert!(request["fields"]["latency_ms"].is_f64(), "{request}");
     assert_eq!(request["level"], "INFO");
     assert_eq!(request["span"]["name"], "request");
-    assert!(request["span"]["request_id"].as_str().is_some_and(|id| id.len() == 32), "{request}");
+    assert_eq!(request["span"]["method"], "GET");
+    let generated = request["span"]["request_id"].as_str().unwrap_or_default();
+    assert!(uuid::Uuid::parse_str(generated).is_ok(), "not a generated UUID: {request}");
 
-    // Every line the send-otp request logged, and only those, carries the id it came with.
+    // Every line a request logged, and only those, carries the id it came with.
     let messages_under = |id: &str| -> Vec<&str> {
         let under = lines.iter().filter(|line| line["span"]["request_id"] == id);
         under.map(|line| line["fields"]["message"].as_str().unwrap_or_default()).collect()
@@ -288,21 +309,28 @@ async fn log_format_json_writes_one_json_object_per_line_with_the_request_id_on_
     assert_eq!(sent.len(), 3, "{lines:?}");
     assert!(sent[0].starts_with("console SMS: "), "{sent:?}");
     assert_eq!(sent[1..], ["OTP sent", "request"]);
+    // The login's hashes ran on the hashing threads, and their lines carry the login's id too.
+    let hashed: Vec<&Value> =
+        lines.iter().filter(|line| line["fields"]["message"] == "password hash started").collect();
+    assert!(!hashed.is_empty(), "no line from a hashing thread in {lines:?}");
+    assert!(hashed.iter().all(|line| line["span"]["request_id"] == "edge-8"), "{hashed:?}");
+    let login = messages_under("edge-8");
+    assert_eq!(login.len(), hashed.len() + 2, "{lines:?}");
+    assert_eq!(login[login.len() - 2..], ["password login failed", "request"]);
     let serving = lines.iter().find(|line| line["fields"]["message"] == "Tantana Auth is serving").unwrap();
     assert_eq!(serving.get("span"), None, "a line outside any request has no span: {serving}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn log_format_text_shows_the_request_id_as_the_lines_request_span() {
+async fn log_format_text_shows_the_request_id_in_the_lines_request_span() {
     let logs = logs_of_a_short_run("text").await;
-    let under_request: Vec<&str> =
-        logs.lines().filter(|line| line.contains(r#" request{request_id="edge-7"}: "#)).collect();
+    let span = r#" request{method=POST route="/api/v1/users/send-otp/" request_id="edge-7"}: "#;
+    let under_request: Vec<&str> = logs.lines().filter(|line| line.contains(span)).collect();
     assert_eq!(under_request.len(), 3, "{logs}");
     assert!(under_request[1].contains(": OTP sent phone_number=+998*****4567 otp_type=\"auth\""), "{logs}");
-    assert!(
-        under_request[2].contains(": request method=\"POST\" route=\"/api/v1/users/send-otp/\" status=201 "),
-        "{logs}"
-    );
+    assert!(under_request[2].contains(": request status=201 latency_ms="), "{logs}");
+    let hashed = logs.lines().find(|line| line.contains("password hash started")).unwrap_or_else(|| panic!("{logs}"));
+    assert!(hashed.contains(r#"request_id="edge-8"}: "#), "{hashed}");
     let serving = logs.lines().find(|line| line.contains("Tantana Auth is serving")).unwrap();
     assert!(serving.contains("  INFO tantana: Tantana Auth is serving bind=127.0.0.1:"), "{serving}");
 }

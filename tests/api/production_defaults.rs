@@ -6,6 +6,7 @@ use axum::{
     http::{Method, StatusCode},
 };
 use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
 use serde_json::json;
 use tantana::config::Config;
 
@@ -77,7 +78,7 @@ async fn otp_codes_are_keyed_apart_from_the_jwt_signing_key() {
     let session = app.send_otp("auth", "+998901234567").await;
     let code = app.last_code("+998901234567");
     let stored = app.state.store.get_otp_session(&session).await.unwrap().expect("the session is stored");
-    let secret = app.state.config.secret_key.expose().as_bytes().to_vec();
+    let secret = app.state.config.secret_key.expose_secret().as_bytes().to_vec();
     let mac_with = |key: &[u8]| {
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
         mac.update(format!("{session}:{code}").as_bytes());
@@ -89,7 +90,23 @@ async fn otp_codes_are_keyed_apart_from_the_jwt_signing_key() {
     hkdf::Hkdf::<sha2::Sha256>::new(None, &secret).expand(b"tantana otp code mac v1", &mut derived).unwrap();
 
     // Assert: the code's MAC is made with the derived key, not with the key that signs tokens.
-    assert_eq!(app.state.config.jwt_signing_key.expose().as_bytes(), secret.as_slice());
+    assert_eq!(app.state.config.jwt_signing_key.expose_secret().as_bytes(), secret.as_slice());
     assert_ne!(stored.code_mac, mac_with(&secret));
     assert_eq!(stored.code_mac, mac_with(&derived));
+}
+
+#[test]
+fn djangos_database_password_is_never_pasted_into_the_url() {
+    let config = config(&[
+        ("DB_ENGINE", "django.db.backends.postgresql"),
+        ("DB_NAME", "tantana"),
+        ("DB_USER", "tantana"),
+        ("DB_PASSWORD", "p@ss:word/with?odd#chars"),
+        ("DB_HOST", "db.internal"),
+    ])
+    .unwrap();
+
+    assert_eq!(config.database_url, "postgres://tantana@db.internal:5432/tantana");
+    assert_eq!(config.db_password.as_ref().map(|password| password.expose_secret()), Some("p@ss:word/with?odd#chars"));
+    assert!(!format!("{config:?}").contains("p@ss"), "Debug output shows the password");
 }

@@ -9,7 +9,11 @@ use crate::{
         inputs::{LoginInput, LoginWithOtpInput},
         types::{AuthPayload, TokenPair},
     },
-    service::{auth, session},
+    request::Field,
+    service::{
+        auth,
+        session::{self, RefreshInput},
+    },
 };
 
 /// The sign-in and token mutations, merged into `Mutation`.
@@ -37,11 +41,17 @@ impl SessionMutation {
 
     /// Trades a refresh token for a new pair; the old refresh token stops working.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh: String) -> async_graphql::Result<TokenPair> {
-        session::refresh_tokens(state(ctx)?, Some(refresh)).await.map(Into::into).map_err(|error| error.extend())
+        session::refresh_tokens(state(ctx)?, RefreshInput { refresh: Field::Value(refresh) })
+            .await
+            .map(Into::into)
+            .map_err(|error| error.extend())
     }
 
     /// Ends the session of a refresh token.
     async fn logout(&self, ctx: &Context<'_>, refresh: String) -> async_graphql::Result<bool> {
-        session::logout(state(ctx)?, Some(refresh)).await.map(|()| true).map_err(|error| error.extend())
+        session::logout(state(ctx)?, RefreshInput { refresh: Field::Value(refresh) })
+            .await
+            .map(|()| true)
+            .map_err(|error| error.extend())
     }
 }

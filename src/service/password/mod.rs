@@ -2,14 +2,12 @@
 //!
 //! New hashes are argon2id m=19456,t=2,p=1 written as Django does (`argon2$argon2id$…`), so a
 //! Django process can still read them. Django's `pbkdf2_sha256$…` and older argon2 hashes verify
-//! and are reported as needing a rehash. Hashes with our parameters are computed by `argon2id`
-//! (the same function, with prefetching); all others by the argon2 crate.
+//! and are reported as needing a rehash. Every argon2 hash is computed by the argon2 crate, in
+//! the hashing thread's own working memory when it fits.
 //!
 //! The queue in front of the hashing threads is bounded in cost units (one unit: one hash with
 //! our parameters). A hash that does not fit is refused at once with a 503 and `Retry-After`,
 //! instead of waiting behind a flood until the request deadline.
-
-mod argon2id;
 
 use std::sync::{
     Arc, Mutex, PoisonError,
@@ -25,6 +23,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use subtle::ConstantTimeEq;
 use tokio::sync::{OnceCell, oneshot};
 
+use crate::config::DEFAULT_HASH_NICE;
 use crate::error::{AppError, AppResult};
 
 const MEMORY_KIB: u32 = 19_456;
@@ -113,11 +112,6 @@ impl PasswordHasher {
         self.waiting.len()
     }
 
-    /// The hashes waiting for a free thread, as a handle that can be read later.
-    pub fn queue(&self) -> HashQueue {
-        self.waiting.clone()
-    }
-
     /// Hashes and verifications the threads have started since start-up; ones whose caller gave
     /// up while queued are not counted, since they are never computed.
     pub fn hashes_started(&self) -> u64 {
@@ -160,9 +154,13 @@ impl PasswordHasher {
         let _held = ReleaseOnDrop(Arc::clone(&admission));
         let (reply, answer) = oneshot::channel();
         let started = Arc::clone(&self.started);
+        // The hashing thread logs inside the caller's span, so its lines carry the request id.
+        let span = tracing::Span::current();
         let work = Box::new(move |memory: &mut [Block]| {
+            let _in_caller_span = span.enter();
             if !reply.is_closed() {
                 started.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(units, "password hash started");
                 let _ = reply.send(work(memory));
             }
         });
@@ -201,10 +199,9 @@ fn verification_units(stored: &str) -> usize {
     usize::try_from(units).unwrap_or(usize::MAX).max(1)
 }
 
-/// Hashes waiting for a free hashing thread, counted as jobs and as cost units. While there are
-/// some, every thread is busy and more sign-ins are on their way (see `service::sign_in_writer`).
-#[derive(Clone, Default)]
-pub struct HashQueue(Arc<Waiting>);
+/// Hashes waiting for a free hashing thread, counted as jobs and as cost units.
+#[derive(Clone)]
+struct HashQueue(Arc<Waiting>);
 
 #[derive(Default)]
 struct Waiting {
@@ -219,21 +216,22 @@ impl HashQueue {
         Self(Arc::new(Waiting { capacity: units, ..Waiting::default() }))
     }
 
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.0.hashes.load(Ordering::Relaxed)
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Cost units waiting.
-    pub fn units(&self) -> usize {
+    fn units(&self) -> usize {
         self.0.units.load(Ordering::Acquire)
     }
 
     /// Most cost units that may wait.
-    pub fn capacity(&self) -> usize {
+    fn capacity(&self) -> usize {
         self.0.capacity.max(1)
     }
 
@@ -257,14 +255,6 @@ impl HashQueue {
     fn leave(&self, units: usize) {
         self.0.hashes.fetch_sub(1, Ordering::Relaxed);
         self.0.units.fetch_sub(units, Ordering::AcqRel);
-    }
-
-    /// A queue that reads as `waiting` hashes long, for tests.
-    #[cfg(test)]
-    pub(crate) fn of_length(waiting: usize) -> Self {
-        let queue = Self::default();
-        queue.0.hashes.store(waiting, Ordering::Relaxed);
-        queue
     }
 }
 
@@ -313,11 +303,6 @@ fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, nice: i32) {
     }
 }
 
-/// Niceness of the hashing threads unless configured. At 10 a saturated server still let
-/// hashing push check-user's p99 past 10 ms; at 19 hashing gets the CPU that requests leave
-/// (logins in a flood wait longer), and a login alone is as fast as before.
-pub const DEFAULT_HASH_NICE: i32 = 19;
-
 /// `nice` for the calling thread (on Linux `setpriority` with `who = 0` is per thread).
 /// Best effort: without it hashing competes with requests as an equal.
 fn lower_thread_priority(nice: i32) {
@@ -345,7 +330,9 @@ fn hash_blocking(password: &str, memory: &mut [Block]) -> AppResult<String> {
     let mut salt_bytes = [0u8; 64];
     let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(|e| failed(&e))?;
     let mut output = [0u8; OUTPUT_LEN];
-    argon2id::hash_into(&params, password.as_bytes(), salt_bytes, &mut output, memory).map_err(|e| failed(&e))?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut output, memory)
+        .map_err(|e| failed(&e))?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -356,8 +343,7 @@ fn hash_blocking(password: &str, memory: &mut [Block]) -> AppResult<String> {
     Ok(format!("{DJANGO_ARGON2_PREFIX}{hash}"))
 }
 
-/// argon2's own `verify_password`, with the pooled memory when the hash's cost fits in it, and
-/// our prefetching argon2id for the parameters it computes (ours among them).
+/// argon2's own `verify_password`, with the pooled memory when the hash's cost fits in it.
 fn verify_argon2(password: &str, hash: &PasswordHash<'_>, memory: &mut [Block]) -> bool {
     let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else { return false };
     let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(hash.algorithm), Params::try_from(hash)) else {
@@ -368,16 +354,12 @@ fn verify_argon2(password: &str, hash: &PasswordHash<'_>, memory: &mut [Block]) 
     let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else { return false };
     let mut computed = vec![0u8; expected.len()];
     let fits = params.block_count() <= memory.len();
-    let hashed = if fits && argon2id::supports(algorithm, version, &params) {
-        argon2id::hash_into(&params, password.as_bytes(), salt_bytes, &mut computed, memory)
+    let argon2 = Argon2::new(algorithm, version, params);
+    let hashed = if fits {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut computed, memory)
     } else {
-        let argon2 = Argon2::new(algorithm, version, params);
-        if fits {
-            argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut computed, memory)
-        } else {
-            // An older hash with more memory than ours: rare, so it gets its own allocation.
-            argon2.hash_password_into(password.as_bytes(), salt_bytes, &mut computed)
-        }
+        // An older hash with more memory than ours: rare, so it gets its own allocation.
+        argon2.hash_password_into(password.as_bytes(), salt_bytes, &mut computed)
     };
     hashed.is_ok() && bool::from(computed.ct_eq(expected.as_bytes()))
 }
