@@ -218,7 +218,7 @@ async fn take_send_brakes(
             return Err(AppError::RateLimited {
                 code: "otp_already_sent",
                 message: "OTP Already sent",
-                retry_after_secs: ceil_secs(left),
+                retry_after_secs: rate_limit::ceil_secs(left),
             });
         }
         cooldown_key = Some(key);
@@ -239,7 +239,7 @@ async fn take_send_brakes(
         return Err(AppError::RateLimited {
             code: "otp_hourly_limit",
             message: "Too many codes requested for this phone number. Try again later.",
-            retry_after_secs: ceil_secs(left),
+            retry_after_secs: rate_limit::ceil_secs(left),
         });
     }
     // Last, so a request refused above spends none of the deployment's budgets.
@@ -345,9 +345,4 @@ const OTP_MAC_KEY_INFO: &[u8] = b"tantana otp code mac v1";
 
 fn secs_to_ms(secs: u64) -> i64 {
     i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
-}
-
-/// `Retry-After` is whole seconds, rounded up so a client never retries too early.
-pub fn ceil_secs(duration: Duration) -> u64 {
-    duration.as_millis().div_ceil(1000).max(1).try_into().unwrap_or(u64::MAX)
 }

@@ -4,7 +4,6 @@ use std::{net::IpAddr, time::Duration};
 
 use crate::{
     error::{AppError, AppResult},
-    service::otp::ceil_secs,
     state::AppState,
 };
 
@@ -176,6 +175,11 @@ impl PasswordCheck {
             tracing::warn!(%error, "could not give back a reserved password check");
         }
     }
+}
+
+/// `Retry-After` is whole seconds, rounded up so a client never retries too early.
+pub fn ceil_secs(duration: Duration) -> u64 {
+    duration.as_millis().div_ceil(1000).max(1).try_into().unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
