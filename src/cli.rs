@@ -9,8 +9,10 @@ use crate::{
     config::Config,
     db,
     error::AppError,
-    service::user::{CreateSuperuserInput, create_superuser},
-    state::AppState,
+    service::{
+        AppState,
+        user::{CreateSuperuserInput, create_superuser},
+    },
     store::{MemoryStore, Store},
 };
 

@@ -12,15 +12,11 @@ pub mod request;
 pub mod server;
 pub mod service;
 pub mod sms;
-pub mod state;
 pub mod store;
 
 use axum::Router;
 
-pub use state::AppState;
-
-/// Largest request body accepted, on every route.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use service::AppState;
 
 /// The whole HTTP application for a ready state.
 pub fn app(state: AppState) -> Router {

@@ -8,10 +8,9 @@ use super::error::graphql_error;
 use crate::{
     error::AppError,
     service::{
-        Client,
+        AppState, Client,
         auth::{self, CurrentUser},
     },
-    state::AppState,
 };
 
 /// The bearer token of the `Authorization` header, or why the header could not be read. It is

@@ -31,8 +31,7 @@ use super::{
 use crate::{
     error::AppError,
     request::{bearer_token, client_ip, is_json},
-    service::Client,
-    state::AppState,
+    service::{AppState, Client},
 };
 
 /// What the `/graphql` routes share: the schema, built once, and the GraphiQL switch.

@@ -20,7 +20,7 @@ pub use limits::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
 pub use mutation::Mutation;
 pub use query::Query;
 
-use crate::state::AppState;
+use crate::service::AppState;
 
 /// The schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

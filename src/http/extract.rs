@@ -12,10 +12,9 @@ use crate::{
     error::{AppError, FieldError},
     request::{bearer_token, client_ip, is_json},
     service::{
-        Client,
+        AppState, Client,
         auth::{self, CurrentUser},
     },
-    state::AppState,
 };
 
 /// A JSON object body read into an input struct of `Field`s (each `#[serde(default)]`, so a

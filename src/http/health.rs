@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::UtoipaMethodRouter, routes};
 
 use super::observability::metrics_handle;
-use crate::state::AppState;
+use crate::service::AppState;
 
 /// How long a readiness probe waits for each backing service.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);

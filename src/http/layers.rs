@@ -21,11 +21,13 @@ use tower_http::{
 };
 
 use crate::{
-    MAX_BODY_BYTES,
     config::Config,
     http::observability::{self, REQUEST_ID},
-    state::AppState,
+    service::AppState,
 };
+
+/// Largest request body accepted, on every route.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Security headers for an API that serves no third-party content; a handler that needs
 /// something else (GraphiQL's assets, say) sets its own value and keeps it.

@@ -12,7 +12,7 @@ use axum::{Router, http::Method};
 use utoipa::{OpenApi, openapi::OpenApi as Document};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{config::Config, error::AppError, state::AppState};
+use crate::{config::Config, error::AppError, service::AppState};
 
 /// The route table: every REST route with its operation, `/metrics` aside so that `router` can
 /// leave it out. The served router and the OpenAPI document are both read from it.

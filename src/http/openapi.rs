@@ -17,7 +17,7 @@ use utoipa::{
 use utoipa_axum::router::UtoipaMethodRouter;
 
 use super::error::{AuthError, Error};
-use crate::state::AppState;
+use crate::service::AppState;
 
 /// Where the document is served.
 pub const PATH: &str = "/api/v1/openapi.json";

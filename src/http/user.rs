@@ -21,6 +21,7 @@ use crate::{
     domain::{Gender, Language, LoginNext, OtpType},
     error::AppResult,
     service::{
+        AppState,
         auth::{self, ChangePasswordInput, LoginInput, OtpLoginInput, ResetPasswordInput, SetPasswordInput},
         otp::{self, SendOtpInput, VerifyOtpInput},
         profile::{self, UpdateProfileInput},
@@ -28,7 +29,6 @@ use crate::{
         token::TokenPair,
         user::{self, LookUpInput, RegisterInput, SignedIn},
     },
-    state::AppState,
 };
 
 /// Every users route, each with its operation; `http::router` also serves each without the slash.

@@ -14,12 +14,15 @@ use crate::{
     error::{AppError, AppResult, FieldError, Rule, TokenKind, TokenProblem},
     request::{Field, named},
     service::{
-        Client, otp, rate_limit, session,
+        AppState, Client,
+        accounts::find_by_phone,
+        otp,
+        otp::require_verified_session,
+        rate_limit, session,
         token::{Claims, LoginMethod},
-        user::{SignedIn, find_by_phone, require_verified_session},
+        user::SignedIn,
         validate::Validator,
     },
-    state::AppState,
 };
 
 /// How long after an OTP login `login/set-password/` may skip the old password.

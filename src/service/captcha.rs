@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::{
     error::{AppError, AppResult, FieldError},
-    state::AppState,
+    service::AppState,
 };
 
 #[derive(Deserialize)]

@@ -2,6 +2,7 @@
 //!
 //! Each use case is one `verb_noun` function taking `&AppState` and a typed input.
 
+pub mod accounts;
 pub mod auth;
 pub mod captcha;
 pub mod otp;
@@ -10,9 +11,12 @@ pub mod profile;
 pub mod rate_limit;
 pub mod session;
 pub mod sms_budget;
+mod state;
 pub mod token;
 pub mod user;
 pub mod validate;
+
+pub use state::{AppState, Services};
 
 use std::net::IpAddr;
 

@@ -14,9 +14,8 @@ use crate::{
     domain::{Language, MobileNumber, OtpType, PhoneNumber},
     error::{AppError, AppResult, FieldError, Rule},
     request::{Field, named},
-    service::{Client, captcha, rate_limit, sms_budget, user, validate::Validator},
+    service::{AppState, Client, accounts, captcha, rate_limit, sms_budget, validate::Validator},
     sms::OtpMessage,
-    state::AppState,
     store::{Attempt, AttemptOutcome, OtpSession, SessionState},
 };
 
@@ -107,7 +106,7 @@ pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) ->
     rate_limit::check_otp_request_from(state, client.ip).await?;
     captcha::verify_captcha(state, captcha_token.as_deref(), client.ip).await?;
 
-    let existing = user::find_by_phone(state, phone).await?;
+    let existing = accounts::find_by_phone(state, phone).await?;
     match (otp_type, &existing) {
         (OtpType::Auth, Some(_)) => return Err(AppError::Rule(Rule::UserExists)),
         (OtpType::ForgotPassword | OtpType::Login, None) => return Err(AppError::Rule(Rule::UserNotFound)),
@@ -345,4 +344,25 @@ const OTP_MAC_KEY_INFO: &[u8] = b"tantana otp code mac v1";
 
 fn secs_to_ms(secs: u64) -> i64 {
     i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// Fails unless the session is verified for this phone and type (without consuming it).
+pub async fn require_verified_session(
+    state: &AppState,
+    session: &str,
+    phone: &PhoneNumber,
+    otp_type: OtpType,
+) -> AppResult<()> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    match state.store.get_otp_session(session).await? {
+        Some(record)
+            if record.state == SessionState::Verified
+                && record.phone_number == phone.as_str()
+                && record.otp_type == otp_type
+                && record.verified_until_ms >= now_ms =>
+        {
+            Ok(())
+        }
+        _ => Err(AppError::Rule(Rule::SessionInvalid)),
+    }
 }

@@ -18,10 +18,10 @@ use crate::{
     error::{AppError, AppResult, FieldError},
     request::{Field, Named, named},
     service::{
+        AppState,
         auth::CurrentUser,
         validate::{UsernameInput, Validator},
     },
-    state::AppState,
 };
 
 /// Body of `me/` PATCH: only the fields present change; `null` clears the nullable ones.

@@ -4,7 +4,7 @@ use std::{net::IpAddr, time::Duration};
 
 use crate::{
     error::{AppError, AppResult},
-    state::AppState,
+    service::AppState,
 };
 
 /// A fixed-window limit: at most `max` hits per `window` for one key.

@@ -18,10 +18,10 @@ use crate::{
     error::{AppError, AppResult, TokenKind, TokenProblem},
     request::{Field, named},
     service::{
+        AppState,
         token::{Claims, LoginMethod, TokenPair},
         validate::Validator,
     },
-    state::AppState,
 };
 
 /// Body of `token/refresh/` and `logout/`.

@@ -9,8 +9,7 @@ use std::time::Duration;
 use crate::{
     domain::{MobileNumber, OtpType},
     error::AppResult,
-    service::rate_limit::Limit,
-    state::AppState,
+    service::{AppState, rate_limit::Limit},
 };
 
 const HOUR: Duration = Duration::from_secs(3600);

@@ -2,10 +2,7 @@
 
 use chrono::{NaiveDate, Utc};
 use entity::user;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, TransactionTrait};
 
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -15,12 +12,13 @@ use crate::{
     error::{AppError, AppResult, Rule},
     request::{Field, named},
     service::{
-        Client, otp, rate_limit, session,
+        AppState, Client,
+        accounts::{find_by_phone, insert_user, new_user_row, password_by_phone},
+        otp::{self, require_verified_session},
+        rate_limit, session,
         token::{LoginMethod, TokenPair},
         validate::Validator,
     },
-    state::AppState,
-    store::SessionState,
 };
 
 /// Answer of check-user and login/check.
@@ -91,11 +89,6 @@ pub struct SignedIn {
     pub tokens: TokenPair,
 }
 
-/// The account with this phone number, if any.
-pub async fn find_by_phone(state: &AppState, phone: &PhoneNumber) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find().filter(user::Column::PhoneNumber.eq(phone.as_str())).one(&state.db).await?)
-}
-
 /// Whether an account exists for the phone number, and whether it has a password.
 pub async fn look_up_user(state: &AppState, client: &Client, input: LookUpInput) -> AppResult<UserLookup> {
     let mut validator = Validator::new(state.config.phone_default_region);
@@ -111,18 +104,6 @@ pub async fn look_up_user(state: &AppState, client: &Client, input: LookUpInput)
         has_password: password.as_deref().is_some_and(user::is_usable_password),
         phone_number: phone,
     })
-}
-
-/// The stored password of the account with this phone number, if there is one. Only that
-/// column is read: check-user and login/check are hot, and the other twenty are wasted work.
-async fn password_by_phone(db: &DatabaseConnection, phone: &str) -> Result<Option<String>, DbErr> {
-    user::Entity::find()
-        .select_only()
-        .column(user::Column::Password)
-        .filter(user::Column::PhoneNumber.eq(phone))
-        .into_tuple()
-        .one(db)
-        .await
 }
 
 /// Creates the account behind a verified `auth` session and signs it in.
@@ -167,62 +148,6 @@ pub async fn register_user(state: &AppState, client: &Client, input: RegisterInp
     tracing::info!(user_id = user.id, phone_number = %phone.masked(), "user registered");
     let tokens = session::issue_tokens(state, user.id, LoginMethod::Otp).await?;
     Ok(SignedIn { user, tokens })
-}
-
-/// Fails unless the session is verified for this phone and type (without consuming it).
-pub async fn require_verified_session(
-    state: &AppState,
-    session: &str,
-    phone: &PhoneNumber,
-    otp_type: OtpType,
-) -> AppResult<()> {
-    let now_ms = Utc::now().timestamp_millis();
-    match state.store.get_otp_session(session).await? {
-        Some(record)
-            if record.state == SessionState::Verified
-                && record.phone_number == phone.as_str()
-                && record.otp_type == otp_type
-                && record.verified_until_ms >= now_ms =>
-        {
-            Ok(())
-        }
-        _ => Err(AppError::Rule(Rule::SessionInvalid)),
-    }
-}
-
-/// A new, active, ordinary account with Django's defaults for the columns we do not use.
-fn new_user_row(phone: &PhoneNumber, full_name: String, password_hash: String) -> user::ActiveModel {
-    let now = Utc::now();
-    user::ActiveModel {
-        password: Set(password_hash),
-        last_login: Set(None),
-        is_superuser: Set(false),
-        first_name: Set(String::new()),
-        last_name: Set(String::new()),
-        email: Set(String::new()),
-        is_staff: Set(false),
-        is_active: Set(true),
-        date_joined: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
-        username: Set(None),
-        phone_number: Set(phone.as_str().to_string()),
-        full_name: Set(full_name),
-        date_of_birth: Set(None),
-        language: Set(Language::Uz.as_str().to_string()),
-        gender: Set(None),
-        photo: Set(None),
-        is_notification_enabled: Set(true),
-        ..Default::default()
-    }
-}
-
-/// Inserts a row; the unique phone index turns a lost race into "user exists".
-async fn insert_user(db: &impl ConnectionTrait, row: user::ActiveModel) -> AppResult<user::Model> {
-    row.insert(db).await.map_err(|error| match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Rule(Rule::UserExists),
-        _ => AppError::from(error),
-    })
 }
 
 /// Input of the `createsuperuser` command; `None` is a value the operator did not give.
