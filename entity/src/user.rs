@@ -33,6 +33,9 @@ pub struct Model {
     /// Ours, not Django's (nullable, so Django ignores it): access tokens issued before this
     /// instant are refused. Set by password changes and resets.
     pub tokens_valid_after: Option<DateTimeUtc>,
+    /// Ours too: when the owner deleted the account. The row stays (other tables point at it)
+    /// with its personal data erased and its phone number replaced by a tombstone.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

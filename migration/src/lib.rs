@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20250101_000001_create_users_table;
 mod m20250101_000002_create_token_blacklist_tables;
 mod m20250101_000003_add_users_tokens_valid_after;
+mod m20251205_000004_account_lifecycle;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000001_create_users_table::Migration),
             Box::new(m20250101_000002_create_token_blacklist_tables::Migration),
             Box::new(m20250101_000003_add_users_tokens_valid_after::Migration),
+            Box::new(m20251205_000004_account_lifecycle::Migration),
         ]
     }
 }

@@ -6,7 +6,10 @@ macro_rules! wire_enum {
         $(#[$meta:meta])*
         $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $wire:literal),+ $(,)? }
     ) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, async_graphql::Enum, utoipa::ToSchema)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, async_graphql::Enum,
+            utoipa::ToSchema,
+        )]
         #[serde(rename_all = "snake_case")]
         $(#[$meta])*
         pub enum $name { $($(#[$variant_meta])* $variant),+ }
@@ -31,7 +34,9 @@ macro_rules! wire_enum {
 wire_enum!(
     /// What a one-time code is for.
     #[schema(description = "What a one-time code is for: `auth` registers a new phone, `forgot_password` resets the\n\
-        password of an existing account, `login` signs an existing account in without a password.")]
+        password of an existing account, `login` signs an existing account in without a password,\n\
+        `change_phone` (with a bearer token, to the new number) moves the account to a new number,\n\
+        `delete_account` (with a bearer token, to the account's own number) confirms its deletion.")]
     OtpType {
         /// Registration of a new phone number.
         Auth => "auth",
@@ -39,6 +44,19 @@ wire_enum!(
         ForgotPassword => "forgot_password",
         /// Signing in to an existing account without a password.
         Login => "login",
+        /// Moving the signed-in account to a new phone number; sent to the new number.
+        ChangePhone => "change_phone",
+        /// Confirming the deletion of the signed-in account; sent to its own number.
+        DeleteAccount => "delete_account",
+    }
+);
+
+wire_enum!(
+    /// How a sign-in session started.
+    #[schema(description = "How a sign-in session started: with the password, or with a one-time code.")]
+    LoginMethod {
+        Password => "password",
+        Otp => "otp",
     }
 );
 

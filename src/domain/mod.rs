@@ -5,7 +5,7 @@ mod password_policy;
 mod phone;
 mod region_rules;
 
-pub use choice::{Gender, Language, LoginNext, OtpType};
+pub use choice::{Gender, Language, LoginMethod, LoginNext, OtpType};
 pub use password_policy::check_password_policy;
 pub use phone::{MobileNumber, PhoneNumber};
 

@@ -1,26 +1,20 @@
 //! What a resolver takes from the request: the shared state and, when it needs one, the caller.
 
-use std::sync::Arc;
-
 use async_graphql::Context;
 
 use super::error::graphql_error;
 use crate::{
     error::AppError,
+    request::Credentials,
     service::{
         AppState, Client,
-        auth::{self, CurrentUser},
+        caller::{self, CurrentUser},
     },
 };
 
-/// The bearer token of the `Authorization` header, or why the header could not be read. It is
-/// judged only by resolvers that need a caller, so a bad header does not break `checkUser`.
-#[derive(Clone)]
-pub struct Credentials(pub Result<String, Arc<AppError>>);
-
 /// Who sent the HTTP request; per-client limits key on it.
 pub fn client(ctx: &Context<'_>) -> Client {
-    ctx.data_opt::<Client>().copied().unwrap_or_default()
+    ctx.data_opt::<Client>().cloned().unwrap_or_default()
 }
 
 /// The application state the schema was built with.
@@ -32,10 +26,10 @@ pub fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
 
 /// The authenticated caller, from the request's bearer access token.
 pub async fn caller(ctx: &Context<'_>) -> async_graphql::Result<CurrentUser> {
-    let state = state(ctx)?;
-    match ctx.data_opt::<Credentials>() {
-        None => Err(graphql_error(&AppError::NotAuthenticated)),
-        Some(Credentials(Err(error))) => Err(graphql_error(error)),
-        Some(Credentials(Ok(token))) => auth::authenticate(state, token).await.map_err(|error| graphql_error(&error)),
-    }
+    caller::caller_from(state(ctx)?, credentials(ctx)).await.map_err(|error| graphql_error(&error))
+}
+
+/// The request's bearer token, for a use case that needs a caller only for some inputs.
+pub fn credentials<'a>(ctx: &Context<'a>) -> Option<&'a Credentials> {
+    ctx.data_opt::<Credentials>()
 }

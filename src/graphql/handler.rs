@@ -23,14 +23,13 @@ use serde::Deserialize;
 
 use super::{
     AppSchema, MAX_BATCH, build_schema,
-    context::Credentials,
     documents::DocumentCache,
     error::{code_response_errors, graphql_error, request_error, transport_error},
     graphiql,
 };
 use crate::{
     error::AppError,
-    request::{bearer_token, client_ip, is_json},
+    request::{Credentials, is_json},
     service::{AppState, Client},
 };
 
@@ -60,7 +59,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: &AppState) -> Router<S> {
 
 async fn post_graphql(State(endpoint): State<Endpoint>, parts: Parts, body: Result<Bytes, BytesRejection>) -> Response {
     match read_batch(&parts.headers, body) {
-        Ok(batch) => execute(&endpoint, batch, credentials(&parts), client_of(&endpoint, &parts)).await,
+        Ok(batch) => {
+            execute(&endpoint, batch, Credentials::of(&parts.headers), Client::of(&parts, &endpoint.trusted_proxies))
+                .await
+        }
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -101,7 +103,13 @@ async fn get_graphql(
     if selects_mutation(&mut request) {
         return Refusal::MutationOverGet.into_response();
     }
-    execute(&endpoint, BatchRequest::Single(request), credentials(&parts), client_of(&endpoint, &parts)).await
+    execute(
+        &endpoint,
+        BatchRequest::Single(request),
+        Credentials::of(&parts.headers),
+        Client::of(&parts, &endpoint.trusted_proxies),
+    )
+    .await
 }
 
 async fn execute(
@@ -110,7 +118,7 @@ async fn execute(
     credentials: Option<Credentials>,
     client: Client,
 ) -> Response {
-    let run = |request: Request| endpoint.run(request, client, credentials.as_ref());
+    let run = |request: Request| endpoint.run(request, client.clone(), credentials.as_ref());
     let response = match batch {
         BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
         BatchRequest::Batch(requests) => {
@@ -147,19 +155,6 @@ impl Endpoint {
             Err(refusal) => async_graphql::Response::from_errors(vec![refusal]),
         };
         code_response_errors(response)
-    }
-}
-
-fn client_of(endpoint: &Endpoint, parts: &Parts) -> Client {
-    Client { ip: client_ip(parts, &endpoint.trusted_proxies) }
-}
-
-/// The token, or the reason the `Authorization` header is unusable; `None` without one.
-fn credentials(parts: &Parts) -> Option<Credentials> {
-    match bearer_token(&parts.headers) {
-        Ok(None) => None,
-        Ok(Some(token)) => Some(Credentials(Ok(token.to_owned()))),
-        Err(error) => Some(Credentials(Err(Arc::new(error)))),
     }
 }
 

@@ -9,7 +9,7 @@ use super::scalars::Date;
 use crate::{
     domain::{Gender, Language, OtpType},
     request::Field,
-    service::{auth, otp, profile, user},
+    service::{auth, lifecycle, otp, profile, user},
 };
 
 /// Asks for a code by SMS.
@@ -199,5 +199,35 @@ fn clearable<T>(value: MaybeUndefined<T>) -> Field<T> {
         MaybeUndefined::Undefined => Field::Absent,
         MaybeUndefined::Null => Field::Null,
         MaybeUndefined::Value(value) => Field::Value(value),
+    }
+}
+
+/// Confirms the deletion of the caller's account: give one of the two.
+#[derive(InputObject, Debug)]
+pub struct DeleteAccountInput {
+    /// The account's current password.
+    pub password: Option<String>,
+    /// A session verified for `DELETE_ACCOUNT` (sent to the account's own number).
+    pub session: Option<String>,
+}
+
+impl From<DeleteAccountInput> for lifecycle::DeleteAccountInput {
+    fn from(input: DeleteAccountInput) -> Self {
+        Self { password: input.password.into(), session: input.session.into() }
+    }
+}
+
+/// Moves the caller's account to a new number.
+#[derive(InputObject, Debug)]
+pub struct ChangePhoneNumberInput {
+    /// The new number, the one the `CHANGE_PHONE` code went to.
+    pub phone_number: String,
+    /// A session verified for `CHANGE_PHONE`.
+    pub session: String,
+}
+
+impl From<ChangePhoneNumberInput> for lifecycle::ChangePhoneInput {
+    fn from(input: ChangePhoneNumberInput) -> Self {
+        Self { phone_number: Field::Value(input.phone_number), session: Field::Value(input.session) }
     }
 }

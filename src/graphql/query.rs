@@ -4,11 +4,14 @@ use async_graphql::{Context, ErrorExtensions, Object};
 
 use super::{
     context::{caller, client, state},
-    types::{CheckUserPayload, LoginCheckPayload, User},
+    types::{CheckUserPayload, LoginCheckPayload, Session, User},
 };
 use crate::{
     request::Field,
-    service::user::{self, LookUpInput},
+    service::{
+        devices,
+        user::{self, LookUpInput},
+    },
 };
 
 /// Read-only operations.
@@ -20,6 +23,15 @@ impl Query {
     /// The signed-in user (`Authorization: Bearer <access>`).
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         Ok(caller(ctx).await?.user.into())
+    }
+
+    /// The caller's live sign-in sessions, newest first; `current` marks the caller's own.
+    async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Session>> {
+        let caller = caller(ctx).await?;
+        devices::list_sessions(state(ctx)?, &caller)
+            .await
+            .map(|sessions| sessions.into_iter().map(Into::into).collect())
+            .map_err(|error| error.extend())
     }
 
     /// Whether an account exists for the phone number.

@@ -5,7 +5,7 @@ use entity::user::Model as UserRow;
 
 use super::scalars::{Date, DateTime};
 use crate::{
-    domain::{Gender, Language, LoginNext, OtpType},
+    domain::{Gender, Language, LoginMethod, LoginNext, OtpType},
     service,
 };
 
@@ -136,6 +136,38 @@ impl From<service::user::UserLookup> for LoginCheckPayload {
             exists: lookup.exists,
             has_password: lookup.has_password,
             phone_number: lookup.phone_number.to_string(),
+        }
+    }
+}
+
+/// One sign-in, as its owner sees it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Session {
+    pub id: ID,
+    /// The `X-Device-Name` the app sent at sign-in.
+    pub device_name: Option<String>,
+    pub user_agent: Option<String>,
+    /// The network the sign-in came from: its /24 (IPv4) or /48 (IPv6).
+    pub ip_network: Option<String>,
+    pub login_method: LoginMethod,
+    pub created_at: DateTime,
+    /// The last token refresh.
+    pub last_used_at: DateTime,
+    /// The session of the token that asked.
+    pub current: bool,
+}
+
+impl From<service::device_session::DeviceSession> for Session {
+    fn from(session: service::device_session::DeviceSession) -> Self {
+        Self {
+            id: ID(session.id),
+            device_name: session.device_name,
+            user_agent: session.user_agent,
+            ip_network: session.ip_network,
+            login_method: session.login_method,
+            created_at: DateTime(session.created_at),
+            last_used_at: DateTime(session.last_used_at),
+            current: session.current,
         }
     }
 }

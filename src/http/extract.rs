@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 
 use crate::{
     error::{AppError, FieldError},
-    request::{bearer_token, client_ip, is_json},
+    request::{Credentials, bearer_token, is_json},
     service::{
         AppState, Client,
-        auth::{self, CurrentUser},
+        caller::{self, CurrentUser},
     },
 };
 
@@ -75,7 +75,19 @@ impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Ok(ClientInfo(Client { ip: client_ip(parts, &state.config.trusted_proxies) }))
+        Ok(ClientInfo(Client::of(parts, &state.config.trusted_proxies)))
+    }
+}
+
+/// The request's bearer credentials, unjudged: for a use case that needs a caller only for some
+/// inputs.
+pub struct Bearer(pub Option<Credentials>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        Ok(Bearer(Credentials::of(&parts.headers)))
     }
 }
 
@@ -87,6 +99,6 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = bearer_token(&parts.headers)?.ok_or(AppError::NotAuthenticated)?;
-        Ok(AuthUser(auth::authenticate(state, token).await?))
+        Ok(AuthUser(caller::authenticate(state, token).await?))
     }
 }

@@ -1,5 +1,6 @@
 //! The REST v1 transport: routes, extractors, the error envelope and the OpenAPI document.
 
+mod account;
 mod error;
 mod extract;
 mod health;
@@ -19,6 +20,7 @@ use crate::{config::Config, error::AppError, service::AppState};
 fn documented_routes() -> OpenApiRouter<AppState> {
     user::routes()
         .into_iter()
+        .chain(account::routes())
         .chain(health::routes())
         .chain([routes!(openapi::serve)])
         .fold(OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()), serve_both_spellings)

@@ -38,6 +38,7 @@ pub const PATH: &str = "/api/v1/openapi.json";
             InvalidCredentials,
             Unauthorized,
             Forbidden,
+            NotFound,
             PayloadTooLarge,
             UnsupportedMediaType,
             TooManyRequests,
@@ -50,7 +51,8 @@ pub const PATH: &str = "/api/v1/openapi.json";
         (name = "accounts", description = "Registration, lookup and password reset"),
         (name = "sign-in", description = "Password and OTP login"),
         (name = "tokens", description = "simplejwt's token views: refresh (rotation), verify, blacklist"),
-        (name = "profile", description = "The signed-in user"),
+        (name = "profile", description = "The signed-in user: profile, password, phone number, deletion"),
+        (name = "sessions", description = "Sign-in sessions and devices: list, end one, end all"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     ),
 )]
@@ -159,6 +161,15 @@ pub struct Unauthorized(pub AuthError<'static>);
         {"code": "non_field_errors_user_inactive", "field": null, "message": "User account is disabled."}]})
 )]
 pub struct Forbidden(pub Error<'static>);
+
+/// Nothing with that id belongs to the caller.
+#[derive(ToResponse)]
+#[response(
+    description = "Not found (or not the caller's).",
+    example = json!({"success": false, "status_code": 404, "errors": [
+        {"code": "non_field_errors_not_found", "field": null, "message": "Not found."}]})
+)]
+pub struct NotFound(pub Error<'static>);
 
 /// The body is over the size limit.
 #[derive(ToResponse)]

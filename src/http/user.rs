@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::UtoipaMethodRouter, routes};
 
 use super::{
-    extract::{AuthUser, ClientInfo, JsonBody},
+    extract::{AuthUser, Bearer, ClientInfo, JsonBody},
     openapi::{
         BadRequest, Forbidden, InvalidCredentials, PayloadTooLarge, ServiceUnavailable, TooManyRequests, Unauthorized,
         UnsupportedMediaType, aliased,
@@ -87,9 +87,10 @@ struct SendOtpResponse {
 async fn send_otp(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
+    Bearer(credentials): Bearer,
     JsonBody(input): JsonBody<SendOtpInput>,
 ) -> AppResult<(StatusCode, Json<SendOtpResponse>)> {
-    let sent = otp::send_otp(&state, &client, input).await?;
+    let sent = otp::send_otp(&state, &client, credentials.as_ref(), input).await?;
     Ok((
         StatusCode::CREATED,
         Json(SendOtpResponse {
@@ -234,7 +235,7 @@ struct LoginUser {
 }
 
 #[derive(Serialize, ToSchema)]
-struct LoginResponse {
+pub(super) struct LoginResponse {
     success: bool,
     #[schema(example = "Login successful")]
     message: &'static str,
@@ -243,10 +244,17 @@ struct LoginResponse {
 }
 
 impl From<SignedIn> for LoginResponse {
-    fn from(SignedIn { user, tokens }: SignedIn) -> Self {
+    fn from(signed_in: SignedIn) -> Self {
+        Self::with_message("Login successful", signed_in)
+    }
+}
+
+impl LoginResponse {
+    /// The login body with another `message`, for the other answers that carry a fresh pair.
+    pub(super) fn with_message(message: &'static str, SignedIn { user, tokens }: SignedIn) -> Self {
         Self {
             success: true,
-            message: "Login successful",
+            message,
             user: LoginUser {
                 id: user.id,
                 phone_number: user.phone_number,
@@ -608,10 +616,10 @@ async fn update_me(
 }
 
 #[derive(Serialize, ToSchema)]
-struct SuccessMessage {
-    success: bool,
+pub(super) struct SuccessMessage {
+    pub(super) success: bool,
     #[schema(example = "Password changed successfully")]
-    message: &'static str,
+    pub(super) message: &'static str,
 }
 
 /// Changes the caller's password; every session of the account ends.

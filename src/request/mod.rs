@@ -3,7 +3,10 @@
 
 mod field;
 
-use std::net::{IpAddr, SocketAddr};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use axum::{
     extract::{ConnectInfo, connect_info::MockConnectInfo},
@@ -31,12 +34,58 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
     }
 }
 
+/// The bearer token of the `Authorization` header, or why the header is unusable. It is judged
+/// only by the use cases that need a caller, so a bad header does not break the others.
+#[derive(Debug, Clone)]
+pub struct Credentials(pub Result<String, Arc<AppError>>);
+
+impl Credentials {
+    /// `None` when the request has no bearer token.
+    pub fn of(headers: &HeaderMap) -> Option<Self> {
+        match bearer_token(headers) {
+            Ok(None) => None,
+            Ok(Some(token)) => Some(Self(Ok(token.to_owned()))),
+            Err(error) => Some(Self(Err(Arc::new(error)))),
+        }
+    }
+}
+
 /// Whether the `Content-Type` is JSON: `application/json` or an `application/*+json` type.
 pub fn is_json(headers: &HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(|value| {
         let mime = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
     })
+}
+
+/// Who is calling, as far as the transport can tell: per-client limits key on the address, and
+/// a sign-in records all three for the user's list of sessions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    /// The client's address (from the socket, or `X-Forwarded-For` behind a trusted proxy).
+    pub ip: Option<IpAddr>,
+    /// `User-Agent`, cut to 256 characters.
+    pub user_agent: Option<String>,
+    /// `X-Device-Name`, an optional name the app gives its device, cut to 100 characters.
+    pub device_name: Option<String>,
+}
+
+impl Client {
+    /// The caller of a request that arrived through `trusted_proxies`.
+    pub fn of(parts: &Parts, trusted_proxies: &[IpNet]) -> Self {
+        Self {
+            ip: client_ip(parts, trusted_proxies),
+            user_agent: header_text(&parts.headers, header::USER_AGENT.as_str(), 256),
+            device_name: header_text(&parts.headers, "x-device-name", 100),
+        }
+    }
+}
+
+/// A header's text, trimmed and cut to `max_chars`; `None` when absent, empty or not UTF-8.
+fn header_text(headers: &HeaderMap, name: &str, max_chars: usize) -> Option<String> {
+    let value = std::str::from_utf8(headers.get(name)?.as_bytes()).ok()?.trim();
+    let value: String = value.chars().filter(|c| !c.is_control()).take(max_chars).collect();
+    (!value.is_empty()).then_some(value)
 }
 
 /// The client's address: the socket peer, or, when the peer is a trusted proxy, the address

@@ -57,10 +57,19 @@ pub fn new_user_row(phone: &PhoneNumber, full_name: String, password_hash: Strin
     }
 }
 
+/// Saves a changed row; the unique phone index turns a lost race for a number into "user exists".
+pub async fn update_user(db: &impl ConnectionTrait, row: user::ActiveModel) -> AppResult<user::Model> {
+    row.update(db).await.map_err(number_taken)
+}
+
 /// Inserts a row; the unique phone index turns a lost race into "user exists".
 pub async fn insert_user(db: &impl ConnectionTrait, row: user::ActiveModel) -> AppResult<user::Model> {
-    row.insert(db).await.map_err(|error| match error.sql_err() {
+    row.insert(db).await.map_err(number_taken)
+}
+
+fn number_taken(error: DbErr) -> AppError {
+    match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Rule(Rule::UserExists),
         _ => AppError::from(error),
-    })
+    }
 }

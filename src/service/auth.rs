@@ -2,26 +2,18 @@
 
 use chrono::Utc;
 use entity::user;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait, IntoActiveModel, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, IntoActiveModel, TransactionTrait};
 
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
-    domain::OtpType,
-    error::{AppError, AppResult, FieldError, Rule, TokenKind, TokenProblem},
+    domain::{LoginMethod, OtpType},
+    error::{AppError, AppResult, FieldError, Rule},
     request::{Field, named},
     service::{
-        AppState, Client,
-        accounts::find_by_phone,
-        otp,
-        otp::require_verified_session,
-        rate_limit, session,
-        token::{Claims, LoginMethod},
-        user::SignedIn,
-        validate::Validator,
+        AppState, Client, accounts::find_by_phone, caller::CurrentUser, device_session, otp,
+        otp::require_verified_session, rate_limit, session, user::SignedIn, validate::Validator,
     },
 };
 
@@ -89,13 +81,6 @@ pub struct SetPasswordInput {
     pub old_password: Field<String>,
 }
 
-/// The caller of an authenticated request.
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    pub user: user::Model,
-    pub claims: Claims,
-}
-
 /// Phone + password. Unknown phone and wrong password look the same, in body and in time.
 pub async fn login_with_password(state: &AppState, client: &Client, input: LoginInput) -> AppResult<SignedIn> {
     let mut validator = Validator::new(state.config.phone_default_region);
@@ -139,7 +124,7 @@ pub async fn login_with_password(state: &AppState, client: &Client, input: Login
     check.succeeded(state).await?;
     ensure_active(&user)?;
     let new_hash = if verification.needs_rehash { Some(state.passwords.hash(&password).await?) } else { None };
-    sign_in(state, user, new_hash, LoginMethod::Password).await
+    sign_in(state, client, user, new_hash, LoginMethod::Password).await
 }
 
 /// Phone + a verified `login` session: signs in without a password.
@@ -156,7 +141,7 @@ pub async fn login_with_otp(state: &AppState, client: &Client, input: OtpLoginIn
     };
     ensure_active(&user)?;
     otp::consume_verified_session(state, &session, &phone, OtpType::Login).await?;
-    sign_in(state, user, None, LoginMethod::Otp).await
+    sign_in(state, client, user, None, LoginMethod::Otp).await
 }
 
 /// Sets a new password behind a verified `forgot_password` session.
@@ -294,6 +279,16 @@ async fn limit_password_change(state: &AppState, client: &Client, user: &user::M
 /// counts towards the same lock as a failed login, so a stolen access token cannot guess the
 /// password faster than the login form can; while the account is locked it is not checked.
 async fn ensure_old_password(state: &AppState, user: &user::Model, old_password: &str) -> AppResult<()> {
+    ensure_current_password(state, user, "old_password", old_password).await
+}
+
+/// `ensure_old_password` for a request whose field is named `field`.
+pub async fn ensure_current_password(
+    state: &AppState,
+    user: &user::Model,
+    field: &'static str,
+    old_password: &str,
+) -> AppResult<()> {
     let check = rate_limit::reserve_password_check(state, &user.phone_number).await?;
     let verification = match state.passwords.verify(old_password, Some(&user.password)).await {
         Ok(verification) => verification,
@@ -307,7 +302,7 @@ async fn ensure_old_password(state: &AppState, user: &user::Model, old_password:
     }
     check.failed();
     Err(AppError::Validation(vec![FieldError::new(
-        "old_password",
+        field,
         "password_incorrect",
         "Your old password was entered incorrectly. Please enter it again.",
     )]))
@@ -326,24 +321,8 @@ async fn replace_password(
     active.updated_at = Set(now);
     active.tokens_valid_after = Set(Some(now));
     let user = active.update(txn).await?;
-    session::revoke_all_refresh_tokens(txn, user_id).await?;
+    session::revoke_all_refresh_tokens(txn, user_id, None).await?;
     Ok(user)
-}
-
-/// Resolves a bearer access token to its active user.
-pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<CurrentUser> {
-    let claims = state.tokens.verify(access_token, TokenKind::Access)?;
-    let refuse = |problem| AppError::InvalidToken { problem, kind: TokenKind::Access };
-    let user_id = claims.user_id().ok_or_else(|| refuse(TokenProblem::Invalid))?;
-    let user =
-        user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or_else(|| refuse(TokenProblem::UserNotFound))?;
-    if !user.is_active {
-        return Err(refuse(TokenProblem::UserInactive));
-    }
-    if session::issued_before(&claims, user.tokens_valid_after) {
-        return Err(refuse(TokenProblem::Revoked));
-    }
-    Ok(CurrentUser { user, claims })
 }
 
 fn ensure_active(user: &user::Model) -> AppResult<()> {
@@ -353,20 +332,17 @@ fn ensure_active(user: &user::Model) -> AppResult<()> {
 /// Records the login (and an upgraded hash) and issues tokens.
 async fn sign_in(
     state: &AppState,
+    client: &Client,
     user: user::Model,
     new_password_hash: Option<String>,
     method: LoginMethod,
 ) -> AppResult<SignedIn> {
-    let tokens = state.tokens.issue_pair(user.id, method)?;
+    let tokens = state.tokens.issue_pair(user.id, method, device_session::new_id())?;
     // Deleted between the look-up and now: as if it had never been found.
-    let Some(user) = session::record_sign_in(state, user, Utc::now(), new_password_hash, &tokens).await? else {
+    let Some(user) = session::record_sign_in(state, client, user, Utc::now(), new_password_hash, &tokens).await? else {
         return Err(AppError::InvalidCredentials);
     };
     tracing::info!(user_id = user.id, method = ?method, "signed in");
-    let method_label = match method {
-        LoginMethod::Password => "password",
-        LoginMethod::Otp => "otp",
-    };
-    metrics::counter!("logins_total", "method" => method_label, "result" => "ok").increment(1);
+    metrics::counter!("logins_total", "method" => method.as_str(), "result" => "ok").increment(1);
     Ok(SignedIn { user, tokens })
 }

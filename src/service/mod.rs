@@ -4,7 +4,11 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod caller;
 pub mod captcha;
+pub mod device_session;
+pub mod devices;
+pub mod lifecycle;
 pub mod otp;
 pub mod password;
 pub mod profile;
@@ -18,11 +22,4 @@ pub mod validate;
 
 pub use state::{AppState, Services};
 
-use std::net::IpAddr;
-
-/// Who is calling, as far as the transport can tell; per-client limits key on it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Client {
-    /// The client's address (from the socket, or `X-Forwarded-For` behind a trusted proxy).
-    pub ip: Option<IpAddr>,
-}
+pub use crate::request::Client;

@@ -13,8 +13,9 @@ use utoipa::ToSchema;
 use crate::{
     domain::{Language, MobileNumber, OtpType, PhoneNumber},
     error::{AppError, AppResult, FieldError, Rule},
+    request::Credentials,
     request::{Field, named},
-    service::{AppState, Client, accounts, captcha, rate_limit, sms_budget, validate::Validator},
+    service::{AppState, Client, accounts, caller::caller_from, captcha, rate_limit, sms_budget, validate::Validator},
     sms::OtpMessage,
     store::{Attempt, AttemptOutcome, OtpSession, SessionState},
 };
@@ -75,8 +76,14 @@ pub struct VerifiedOtp {
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Sends a code for `type` to `phone_number`, enforcing the account rule, cooldown, hourly cap
-/// and SMS budgets.
-pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) -> AppResult<SentOtp> {
+/// and SMS budgets. `change_phone` and `delete_account` codes are for a signed-in caller, whose
+/// bearer `credentials` are judged only for those.
+pub async fn send_otp(
+    state: &AppState,
+    client: &Client,
+    credentials: Option<&Credentials>,
+    input: SendOtpInput,
+) -> AppResult<SentOtp> {
     let mut validator = Validator::new(state.config.phone_default_region);
     let otp_type = validator.choice(named!(input.r#type));
     let phone = validator.phone(named!(input.phone_number));
@@ -103,12 +110,25 @@ pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) ->
     };
     // A malformed captcha token is reported with the rest, before any limit is spent.
     validator.finish()?;
+    let caller = match otp_type {
+        OtpType::ChangePhone | OtpType::DeleteAccount => Some(caller_from(state, credentials).await?),
+        OtpType::Auth | OtpType::ForgotPassword | OtpType::Login => None,
+    };
+    if otp_type == OtpType::DeleteAccount
+        && caller.as_ref().is_some_and(|caller| caller.user.phone_number != phone.as_str())
+    {
+        return Err(AppError::field(
+            "phone_number",
+            "not_own",
+            "A code to delete the account goes to the account's own phone number.",
+        ));
+    }
     rate_limit::check_otp_request_from(state, client.ip).await?;
     captcha::verify_captcha(state, captcha_token.as_deref(), client.ip).await?;
 
     let existing = accounts::find_by_phone(state, phone).await?;
     match (otp_type, &existing) {
-        (OtpType::Auth, Some(_)) => return Err(AppError::Rule(Rule::UserExists)),
+        (OtpType::Auth | OtpType::ChangePhone, Some(_)) => return Err(AppError::Rule(Rule::UserExists)),
         (OtpType::ForgotPassword | OtpType::Login, None) => return Err(AppError::Rule(Rule::UserNotFound)),
         // A disabled account can neither log in nor reset: an SMS would only cost money.
         (OtpType::ForgotPassword | OtpType::Login, Some(user)) if !user.is_active => {
@@ -116,7 +136,8 @@ pub async fn send_otp(state: &AppState, client: &Client, input: SendOtpInput) ->
         }
         _ => {}
     }
-    let language = existing.as_ref().and_then(|user| Language::from_wire(&user.language)).unwrap_or(Language::Uz);
+    let account = existing.as_ref().or(caller.as_ref().map(|caller| &caller.user));
+    let language = account.and_then(|user| Language::from_wire(&user.language)).unwrap_or(Language::Uz);
 
     let brakes = take_send_brakes(state, otp_type, phone, &delivery).await?;
 

@@ -19,7 +19,7 @@ use crate::{
     request::{Field, Named, named},
     service::{
         AppState,
-        auth::CurrentUser,
+        caller::CurrentUser,
         validate::{UsernameInput, Validator},
     },
 };

@@ -15,11 +15,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
+    domain::LoginMethod,
     error::{AppError, AppResult, TokenKind, TokenProblem},
     request::{Field, named},
     service::{
-        AppState,
-        token::{Claims, LoginMethod, TokenPair},
+        AppState, Client, device_session,
+        token::{Claims, TokenPair},
         validate::Validator,
     },
 };
@@ -56,6 +57,7 @@ fn refused(problem: TokenProblem) -> AppError {
 /// `None` when it was deleted since it was read.
 pub async fn record_sign_in(
     state: &AppState,
+    client: &Client,
     user: user::Model,
     at: DateTime<Utc>,
     new_password_hash: Option<String>,
@@ -75,14 +77,46 @@ pub async fn record_sign_in(
         Err(error) => return Err(error.into()),
     };
     record_outstanding(&txn, &pair.refresh, claims).await?;
+    device_session::start(&txn, client, claims).await?;
     txn.commit().await?;
     Ok(Some(user))
 }
 
-/// Issues a pair for a user who just signed in, recording the refresh token as outstanding.
-pub async fn issue_tokens(state: &AppState, user_id: i64, method: LoginMethod) -> AppResult<TokenPair> {
-    let pair = state.tokens.issue_pair(user_id, method)?;
-    record_outstanding(&state.db, &pair.refresh, &pair.refresh_claims).await?;
+/// Issues a pair for a user who just signed in, recording the refresh token as outstanding and
+/// the sign-in as a new session.
+pub async fn issue_tokens(
+    state: &AppState,
+    client: &Client,
+    user_id: i64,
+    method: LoginMethod,
+) -> AppResult<TokenPair> {
+    let pair = state.tokens.issue_pair(user_id, method, device_session::new_id())?;
+    let txn = state.db.begin().await?;
+    record_outstanding(&txn, &pair.refresh, &pair.refresh_claims).await?;
+    device_session::start(&txn, client, &pair.refresh_claims).await?;
+    txn.commit().await?;
+    Ok(pair)
+}
+
+/// A fresh pair for a session that goes on (the caller's, after a change of phone number);
+/// a caller whose token names no session gets a new one.
+pub async fn renew_tokens(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    client: &Client,
+    claims: &Claims,
+) -> AppResult<TokenPair> {
+    let user_id = claims.user_id().ok_or_else(|| refused(TokenProblem::Invalid))?;
+    let method = claims.login_method.unwrap_or(LoginMethod::Password);
+    let Some(sid) = claims.sid.clone() else {
+        let pair = state.tokens.issue_pair(user_id, method, device_session::new_id())?;
+        record_outstanding(txn, &pair.refresh, &pair.refresh_claims).await?;
+        device_session::start(txn, client, &pair.refresh_claims).await?;
+        return Ok(pair);
+    };
+    let pair = state.tokens.issue_pair(user_id, method, sid)?;
+    record_outstanding(txn, &pair.refresh, &pair.refresh_claims).await?;
+    device_session::advance(txn, &pair.refresh_claims).await?;
     Ok(pair)
 }
 
@@ -140,6 +174,7 @@ async fn try_rotate(state: &AppState, token: &str, claims: &Claims) -> Result<To
     }
     let pair = state.tokens.rotate(claims)?;
     record_outstanding(&txn, &pair.refresh, &pair.refresh_claims).await?;
+    device_session::advance(&txn, &pair.refresh_claims).await?;
     refresh_rotation::ActiveModel {
         parent_jti: Set(claims.jti.clone()),
         child_jti: Set(pair.refresh_claims.jti.clone()),
@@ -176,7 +211,7 @@ async fn answer_reuse(state: &AppState, txn: &DatabaseTransaction, claims: &Clai
     }
     if let Some(user_id) = claims.user_id() {
         tracing::warn!(user_id, "rotated refresh token presented again: revoking all refresh tokens of the user");
-        revoke_all_refresh_tokens(txn, user_id).await?;
+        revoke_all_refresh_tokens(txn, user_id, None).await?;
     }
     Err(refused(TokenProblem::Revoked))
 }
@@ -198,11 +233,18 @@ pub async fn logout(state: &AppState, input: RefreshInput) -> AppResult<()> {
     .on_conflict(OnConflict::column(blacklisted_token::Column::TokenId).do_nothing().to_owned())
     .exec_without_returning(&txn)
     .await?;
+    // Logging out ends the sign-in, its access tokens included.
+    let ended = match (&claims.sid, claims.user_id()) {
+        (Some(sid), Some(user_id)) if inserted > 0 => {
+            device_session::end_in(&txn, user_id, device_session::Ending::One(sid)).await?
+        }
+        _ => Vec::new(),
+    };
     txn.commit().await?;
     if inserted == 0 {
         return Err(refused(TokenProblem::Revoked));
     }
-    Ok(())
+    device_session::announce_ended(state, &ended).await
 }
 
 /// `token/verify/`: any kind of token, valid, not blacklisted, not revoked by a password change.
@@ -228,15 +270,20 @@ pub async fn verify_token(state: &AppState, input: VerifyTokenInput) -> AppResul
     Ok(())
 }
 
-/// The user exists, is active, and has not changed their password since the token was issued.
+/// The user exists, is active, has not changed their password since the token was issued, and
+/// the token's session (if it names one) has not ended.
 pub async fn ensure_user_accepts(state: &AppState, claims: &Claims) -> AppResult<user::Model> {
     let user_id = claims.user_id().ok_or_else(|| refused(TokenProblem::Invalid))?;
-    let user =
-        user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or_else(|| refused(TokenProblem::UserNotFound))?;
+    let (user, open) =
+        tokio::join!(user::Entity::find_by_id(user_id).one(&state.db), device_session::is_open(&state.db, claims));
+    let user = user?.ok_or_else(|| refused(TokenProblem::UserNotFound))?;
+    if user.deleted_at.is_some() {
+        return Err(refused(TokenProblem::Revoked));
+    }
     if !user.is_active {
         return Err(refused(TokenProblem::UserInactive));
     }
-    if issued_before(claims, user.tokens_valid_after) {
+    if !open? || issued_before(claims, user.tokens_valid_after) {
         return Err(refused(TokenProblem::Revoked));
     }
     Ok(user)
@@ -251,8 +298,14 @@ pub fn issued_before(claims: &Claims, valid_after: Option<DateTime<Utc>>) -> boo
     })
 }
 
-/// Blacklists every outstanding refresh token of the user (password change, reset, reuse).
-pub async fn revoke_all_refresh_tokens(db: &impl ConnectionTrait, user_id: i64) -> AppResult<()> {
+/// Blacklists every outstanding refresh token of the user (password change, reset, reuse), which
+/// ends all their sessions but `keep_session` (which the caller then gives a new pair).
+pub async fn revoke_all_refresh_tokens(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    keep_session: Option<&str>,
+) -> AppResult<()> {
+    device_session::close_all(db, user_id, keep_session).await?;
     let ids: Vec<i64> = outstanding_token::Entity::find()
         .select_only()
         .column(outstanding_token::Column::Id)

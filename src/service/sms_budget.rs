@@ -52,7 +52,8 @@ pub async fn take(state: &AppState, otp_type: OtpType, number: &MobileNumber<'_>
                 WHOLE_DEPLOYMENT.to_string(),
             ),
         ],
-        OtpType::Login | OtpType::ForgotPassword => vec![(
+        // Codes for existing accounts: the signed-in kinds need a token, the others a known number.
+        OtpType::Login | OtpType::ForgotPassword | OtpType::ChangePhone | OtpType::DeleteAccount => vec![(
             Limit {
                 name: "sms_accounts",
                 code: EXHAUSTED,

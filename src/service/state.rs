@@ -6,7 +6,11 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     config::Config,
-    service::{password::PasswordHasher, token::TokenService},
+    service::{
+        device_session::{EndedCache, ended_cache},
+        password::PasswordHasher,
+        token::TokenService,
+    },
     sms::SmsSender,
     store::Store,
 };
@@ -25,6 +29,8 @@ pub struct Services {
     pub tokens: TokenService,
     /// Outgoing HTTP (captcha verification), with the provider timeout.
     pub http: reqwest::Client,
+    /// This instance's recent answers to "has this sign-in session ended?".
+    pub ended_sessions: EndedCache,
 }
 
 impl AppState {
@@ -43,7 +49,7 @@ impl AppState {
             .connect_timeout(timeout)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self(Arc::new(Services { config, db, store, sms, passwords, tokens, http }))
+        Self(Arc::new(Services { config, db, store, sms, passwords, tokens, http, ended_sessions: ended_cache() }))
     }
 
     /// Opens the database (running migrations) and the store that `config` names.

@@ -5,6 +5,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation, errors::Erro
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::LoginMethod;
 use crate::{
     config::Config,
     error::{AppError, AppResult, TokenKind, TokenProblem},
@@ -13,14 +14,6 @@ use crate::{
 /// PyJWT writes the header with sorted keys and no spaces; we write the same bytes
 /// (jsonwebtoken's own `encode` would write `typ` first), and let jsonwebtoken sign them.
 const HEADER_JSON: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
-
-/// How the session that minted a token started (our claim; simplejwt ignores unknown claims).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LoginMethod {
-    Password,
-    Otp,
-}
 
 /// The claims of an access or refresh token, in simplejwt's order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +34,10 @@ pub struct Claims {
     /// Django's tokens lack it and are judged by `iat` alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat_ms: Option<i64>,
+    /// The sign-in session the token belongs to (`device_session`); Django ignores it, and its
+    /// own tokens, without one, belong to no listed session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl Claims {
@@ -78,8 +75,9 @@ impl TokenService {
         }
     }
 
-    /// Issues a refresh token and its access token, like `RefreshToken.for_user(user)`.
-    pub fn issue_pair(&self, user_id: i64, login_method: LoginMethod) -> AppResult<TokenPair> {
+    /// Issues a refresh token and its access token, like `RefreshToken.for_user(user)`, for the
+    /// sign-in session `sid`.
+    pub fn issue_pair(&self, user_id: i64, login_method: LoginMethod, sid: String) -> AppResult<TokenPair> {
         let (now, now_ms) = now();
         self.pair_from(Claims {
             token_type: "refresh".into(),
@@ -90,6 +88,7 @@ impl TokenService {
             login_method: Some(login_method),
             auth_time: Some(now),
             iat_ms: Some(now_ms),
+            sid: Some(sid),
         })
     }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
-    domain::{Gender, Language, LoginNext, OtpType, PhoneNumber},
+    domain::{Gender, Language, LoginMethod, LoginNext, OtpType, PhoneNumber},
     error::{AppError, AppResult, Rule},
     request::{Field, named},
     service::{
@@ -16,7 +16,7 @@ use crate::{
         accounts::{find_by_phone, insert_user, new_user_row, password_by_phone},
         otp::{self, require_verified_session},
         rate_limit, session,
-        token::{LoginMethod, TokenPair},
+        token::TokenPair,
         validate::Validator,
     },
 };
@@ -146,7 +146,7 @@ pub async fn register_user(state: &AppState, client: &Client, input: RegisterInp
     txn.commit().await?;
 
     tracing::info!(user_id = user.id, phone_number = %phone.masked(), "user registered");
-    let tokens = session::issue_tokens(state, user.id, LoginMethod::Otp).await?;
+    let tokens = session::issue_tokens(state, client, user.id, LoginMethod::Otp).await?;
     Ok(SignedIn { user, tokens })
 }
 

@@ -66,6 +66,18 @@ impl Validator {
         }
     }
 
+    /// `check` for a field that may be left out: absent or null is none.
+    pub fn optional<T, U>(
+        &mut self,
+        input: Named<T>,
+        check: impl FnOnce(&mut Self, Named<T>) -> Option<U>,
+    ) -> Option<U> {
+        match input.field {
+            Field::Absent | Field::Null => None,
+            _ => check(self, input),
+        }
+    }
+
     /// Refuses a field of the wrong JSON type that the request does not otherwise need.
     pub fn well_typed<T: FromField>(&mut self, input: &Named<T>) {
         if matches!(input.field, Field::WrongType) {

@@ -37,15 +37,33 @@ impl OtpMessage<'_> {
             (Language::Uz, OtpType::ForgotPassword) => {
                 format!("Tantana: parolni tiklash kodingiz {code}. Kodni hech kimga bermang.")
             }
+            (Language::Uz, OtpType::ChangePhone) => {
+                format!("Tantana: telefon raqamini o'zgartirish kodingiz {code}. Kodni hech kimga bermang.")
+            }
+            (Language::Uz, OtpType::DeleteAccount) => {
+                format!("Tantana: hisobni o'chirish kodingiz {code}. Kodni hech kimga bermang.")
+            }
             (Language::Ru, OtpType::Auth) => format!("Tantana: код для регистрации {code}. Никому его не сообщайте."),
             (Language::Ru, OtpType::Login) => format!("Tantana: код для входа {code}. Никому его не сообщайте."),
             (Language::Ru, OtpType::ForgotPassword) => {
                 format!("Tantana: код для сброса пароля {code}. Никому его не сообщайте.")
             }
+            (Language::Ru, OtpType::ChangePhone) => {
+                format!("Tantana: код для смены номера телефона {code}. Никому его не сообщайте.")
+            }
+            (Language::Ru, OtpType::DeleteAccount) => {
+                format!("Tantana: код для удаления аккаунта {code}. Никому его не сообщайте.")
+            }
             (Language::En, OtpType::Auth) => format!("Tantana: your registration code is {code}. Do not share it."),
             (Language::En, OtpType::Login) => format!("Tantana: your login code is {code}. Do not share it."),
             (Language::En, OtpType::ForgotPassword) => {
                 format!("Tantana: your password reset code is {code}. Do not share it.")
+            }
+            (Language::En, OtpType::ChangePhone) => {
+                format!("Tantana: your code to change your phone number is {code}. Do not share it.")
+            }
+            (Language::En, OtpType::DeleteAccount) => {
+                format!("Tantana: your code to delete your account is {code}. Do not share it.")
             }
         }
     }

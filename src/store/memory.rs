@@ -249,6 +249,11 @@ impl MemoryStore {
         Ok(None)
     }
 
+    pub async fn exists(&self, key: &str) -> AppResult<bool> {
+        let now = self.now();
+        Ok(self.shard(key).live(key, now).is_some())
+    }
+
     pub async fn remove(&self, key: &str) -> AppResult<()> {
         self.shard(key).remove(key);
         Ok(())

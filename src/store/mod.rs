@@ -147,6 +147,16 @@ impl Store {
         dispatch!(self, store => store.try_start_cooldown(key, ttl).await)
     }
 
+    /// Raises a flag for `ttl` (a cooldown nobody waits out); raising a raised flag keeps it.
+    pub async fn raise_flag(&self, key: &str, ttl: Duration) -> AppResult<()> {
+        self.try_start_cooldown(key, ttl).await.map(drop)
+    }
+
+    /// Whether a flag (or any entry) under `key` is live.
+    pub async fn flag_is_up(&self, key: &str) -> AppResult<bool> {
+        dispatch!(self, store => store.exists(key).await)
+    }
+
     /// Deletes a cooldown or a counter.
     pub async fn remove(&self, key: &str) -> AppResult<()> {
         dispatch!(self, store => store.remove(key).await)

@@ -221,6 +221,11 @@ impl RedisStore {
         Ok((left >= 0).then(|| Duration::from_millis(left.unsigned_abs())))
     }
 
+    pub async fn exists(&self, key: &str) -> AppResult<bool> {
+        let mut connection = self.connection.clone();
+        Ok(connection.exists(self.key(key)).await?)
+    }
+
     pub async fn remove(&self, key: &str) -> AppResult<()> {
         let mut connection = self.connection.clone();
         connection.del::<_, ()>(self.key(key)).await?;

@@ -126,13 +126,16 @@ fn migrate_applies_and_lists_every_migration() {
 
     assert!(up.status.success(), "{}", text(&up.stderr));
     let listed = text(&status.stdout);
-    for name in ["create_users_table", "create_token_blacklist_tables", "add_users_tokens_valid_after"] {
+    for name in
+        ["create_users_table", "create_token_blacklist_tables", "add_users_tokens_valid_after", "account_lifecycle"]
+    {
         assert!(listed.lines().any(|line| line.contains(name) && line.contains("Applied")), "{listed}");
     }
     let down = tantana(&scratch.0, &["migrate", "down"], &env);
     assert!(down.status.success());
     let after = text(&tantana(&scratch.0, &["migrate", "status"], &env).stdout);
-    assert!(after.lines().any(|line| line.contains("add_users_tokens_valid_after") && line.contains("Pending")));
+    assert!(after.lines().any(|line| line.contains("account_lifecycle") && line.contains("Pending")));
+    assert!(after.lines().any(|line| line.contains("add_users_tokens_valid_after") && line.contains("Applied")));
 }
 
 pub(crate) fn free_port() -> u16 {

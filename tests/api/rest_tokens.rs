@@ -9,7 +9,10 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::{outstanding_token, user};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ModelTrait, QueryFilter};
 use serde_json::{Value, json};
-use tantana::service::{session, token::LoginMethod};
+use tantana::{
+    domain::LoginMethod,
+    service::{Client, device_session, session},
+};
 
 use crate::{
     helpers::{Backend, PASSWORD, TestApp, TestResponse},
@@ -300,7 +303,7 @@ async fn me_returns_and_updates_the_profile(backend: Backend) {
     assert_eq!(cleared.body["username"], "ali");
 }
 
-async fn insert_django_user(app: &TestApp, id: i64, phone: &str, password_hash: &str) {
+pub(crate) async fn insert_django_user(app: &TestApp, id: i64, phone: &str, password_hash: &str) {
     let now = chrono::Utc::now();
     user::ActiveModel {
         id: Set(id),
@@ -324,6 +327,7 @@ async fn insert_django_user(app: &TestApp, id: i64, phone: &str, password_hash: 
         photo: Set(None),
         is_notification_enabled: Set(true),
         tokens_valid_after: Set(None),
+        deleted_at: Set(None),
     }
     .insert(&app.state.db)
     .await
@@ -439,8 +443,9 @@ async fn a_sign_in_for_a_deleted_account_records_nothing(backend: Backend) {
     let read = user::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
     read.clone().delete(&app.state.db).await.unwrap();
 
-    let pair = app.state.tokens.issue_pair(id, LoginMethod::Password).unwrap();
-    let recorded = session::record_sign_in(&app.state, read, chrono::Utc::now(), None, &pair).await.unwrap();
+    let pair = app.state.tokens.issue_pair(id, LoginMethod::Password, device_session::new_id()).unwrap();
+    let recorded =
+        session::record_sign_in(&app.state, &Client::default(), read, chrono::Utc::now(), None, &pair).await.unwrap();
     assert!(recorded.is_none());
     let jti = outstanding_token::Column::Jti.eq(pair.refresh_claims.jti.clone());
     assert!(outstanding_token::Entity::find().filter(jti).one(&app.state.db).await.unwrap().is_none());
@@ -458,15 +463,15 @@ async fn sign_ins_at_once_are_each_recorded_once(backend: Backend) {
     let [first, deleted, third] = <[user::Model; 3]>::try_from(accounts).unwrap();
     deleted.clone().delete(&app.state.db).await.unwrap();
     let signing_in = [first.clone(), deleted, third.clone(), first.clone()];
-    let pairs: Vec<_> =
-        signing_in.iter().map(|user| app.state.tokens.issue_pair(user.id, LoginMethod::Password).unwrap()).collect();
+    let pairs: Vec<_> = signing_in
+        .iter()
+        .map(|user| app.state.tokens.issue_pair(user.id, LoginMethod::Password, device_session::new_id()).unwrap())
+        .collect();
 
-    let recorded = futures::future::join_all(
-        signing_in
-            .iter()
-            .zip(&pairs)
-            .map(|(user, pair)| session::record_sign_in(&app.state, user.clone(), chrono::Utc::now(), None, pair)),
-    )
+    let nobody = Client::default();
+    let recorded = futures::future::join_all(signing_in.iter().zip(&pairs).map(|(user, pair)| {
+        session::record_sign_in(&app.state, &nobody, user.clone(), chrono::Utc::now(), None, pair)
+    }))
     .await;
 
     let recorded_ids: Vec<Option<i64>> =

@@ -1,4 +1,5 @@
-//! The account itself: `register`, `resetPassword`, `setPassword`, `changePassword`, `updateProfile`.
+//! The account itself: `register`, `resetPassword`, `setPassword`, `changePassword`, `updateProfile`,
+//! `changePhoneNumber`, `deleteAccount`.
 
 use async_graphql::{Context, ErrorExtensions, Object};
 
@@ -6,10 +7,13 @@ use super::PASSWORD_HASHING_COST;
 use crate::{
     graphql::{
         context::{caller, client, state},
-        inputs::{ChangePasswordInput, RegisterInput, ResetPasswordInput, SetPasswordInput, UpdateProfileInput},
+        inputs::{
+            ChangePasswordInput, ChangePhoneNumberInput, DeleteAccountInput, RegisterInput, ResetPasswordInput,
+            SetPasswordInput, UpdateProfileInput,
+        },
         types::{AuthPayload, User},
     },
-    service::{auth, profile, user},
+    service::{auth, lifecycle, profile, user},
 };
 
 /// The account mutations, merged into `Mutation`.
@@ -60,5 +64,30 @@ impl AccountMutation {
     async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> async_graphql::Result<User> {
         let caller = caller(ctx).await?;
         profile::update_profile(state(ctx)?, caller, input.into()).await.map(Into::into).map_err(|error| error.extend())
+    }
+
+    /// Moves the caller's account to the number a `CHANGE_PHONE` code was verified for. Every
+    /// other session ends; the answer carries a fresh pair for this one.
+    async fn change_phone_number(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePhoneNumberInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let caller = caller(ctx).await?;
+        lifecycle::change_phone_number(state(ctx)?, &client(ctx), caller, input.into())
+            .await
+            .map(Into::into)
+            .map_err(|error| error.extend())
+    }
+
+    /// Deletes the caller's account, confirmed by its password or a `DELETE_ACCOUNT` code:
+    /// personal data is erased, the number is free, every token and session is refused.
+    #[graphql(complexity = "PASSWORD_HASHING_COST + child_complexity")]
+    async fn delete_account(&self, ctx: &Context<'_>, input: DeleteAccountInput) -> async_graphql::Result<bool> {
+        let caller = caller(ctx).await?;
+        lifecycle::delete_account(state(ctx)?, &client(ctx), caller, input.into())
+            .await
+            .map(|()| true)
+            .map_err(|error| error.extend())
     }
 }

@@ -1,17 +1,18 @@
-//! Signing in and out: `login`, `loginWithOtp`, `refreshToken`, `logout`.
+//! Signing in and out: `login`, `loginWithOtp`, `refreshToken`, `logout`, `revokeSession`, `logoutAll`.
 
-use async_graphql::{Context, ErrorExtensions, Object};
+use async_graphql::{Context, ErrorExtensions, ID, Object};
 
 use super::PASSWORD_HASHING_COST;
 use crate::{
     graphql::{
-        context::{client, state},
+        context::{caller, client, state},
         inputs::{LoginInput, LoginWithOtpInput},
         types::{AuthPayload, TokenPair},
     },
     request::Field,
     service::{
         auth,
+        devices::{self, LogoutAllInput},
         session::{self, RefreshInput},
     },
 };
@@ -53,5 +54,24 @@ impl SessionMutation {
             .await
             .map(|()| true)
             .map_err(|error| error.extend())
+    }
+
+    /// Ends one of the caller's sign-in sessions (`sessions` lists them): its refresh token at
+    /// once, its access tokens within seconds. Another user's id is `NOT_FOUND`.
+    async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let caller = caller(ctx).await?;
+        devices::revoke_session(state(ctx)?, &caller, &id).await.map(|()| true).map_err(|error| error.extend())
+    }
+
+    /// Ends every session of the caller, or with `keepCurrent` every other one; answers how many
+    /// ended.
+    async fn logout_all(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] keep_current: bool,
+    ) -> async_graphql::Result<usize> {
+        let caller = caller(ctx).await?;
+        let input = LogoutAllInput { keep_current: Field::Value(keep_current) };
+        devices::log_out_everywhere(state(ctx)?, &caller, input).await.map_err(|error| error.extend())
     }
 }
