@@ -68,7 +68,8 @@ struct SendOtpResponse {
 ///
 /// Resending to the same phone and type waits out a cooldown (429 `otp_already_sent`), and a
 /// phone gets a limited number of codes per hour. A disabled account gets no `login` or
-/// `forgot_password` code (403).
+/// `forgot_password` code (403). `change_phone` and `delete_account` codes need a Bearer token
+/// (401 without a valid one).
 #[utoipa::path(
     post,
     path = "/api/v1/users/send-otp/",
@@ -77,12 +78,14 @@ struct SendOtpResponse {
     responses(
         (status = 201, description = "Code sent.", body = SendOtpResponse),
         (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
+    security((), ("bearer" = [])),
 )]
 async fn send_otp(
     State(state): State<AppState>,
