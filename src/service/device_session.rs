@@ -73,7 +73,7 @@ pub async fn start(db: &impl ConnectionTrait, client: &Client, refresh: &Claims)
         user_id: Set(user_id),
         created_at: Set(now),
         last_used_at: Set(now),
-        expires_at: Set(expiry(refresh)),
+        expires_at: Set(refresh.expires_at()),
         ended_at: Set(None),
         refresh_jti: Set(refresh.jti.clone()),
         ip_address: Set(client.ip.map(|ip| ip.to_string())),
@@ -92,7 +92,7 @@ pub async fn advance(db: &impl ConnectionTrait, next: &Claims) -> AppResult<()> 
     device_session::Entity::update_many()
         .filter(device_session::Column::Id.eq(id.as_str()))
         .col_expr(device_session::Column::LastUsedAt, Utc::now().into())
-        .col_expr(device_session::Column::ExpiresAt, expiry(next).into())
+        .col_expr(device_session::Column::ExpiresAt, next.expires_at().into())
         .col_expr(device_session::Column::RefreshJti, next.jti.clone().into())
         .exec(db)
         .await?;
@@ -176,18 +176,26 @@ pub async fn end_in(db: &impl ConnectionTrait, user_id: i64, which: Ending<'_>) 
         .into_tuple()
         .all(db)
         .await?;
-    if !tokens.is_empty() {
-        let now = Utc::now();
-        blacklisted_token::Entity::insert_many(tokens.into_iter().map(|token_id| blacklisted_token::ActiveModel {
-            blacklisted_at: Set(now),
-            token_id: Set(token_id),
-            ..Default::default()
-        }))
-        .on_conflict(OnConflict::column(blacklisted_token::Column::TokenId).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    }
+    blacklist(db, tokens).await?;
     Ok(ids)
+}
+
+/// Blacklists these outstanding refresh tokens (by row id) in simplejwt's table; one already
+/// blacklisted stays as it was.
+pub async fn blacklist(db: &impl ConnectionTrait, token_ids: Vec<i64>) -> AppResult<()> {
+    if token_ids.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    blacklisted_token::Entity::insert_many(token_ids.into_iter().map(|token_id| blacklisted_token::ActiveModel {
+        blacklisted_at: Set(now),
+        token_id: Set(token_id),
+        ..Default::default()
+    }))
+    .on_conflict(OnConflict::column(blacklisted_token::Column::TokenId).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
 }
 
 /// Raises the ended flag of each session for every instance, for as long as an access token of it
@@ -229,11 +237,6 @@ fn live_of(user_id: i64) -> sea_orm::Select<device_session::Entity> {
 
 fn ended_key(id: &str) -> String {
     format!("session-ended:{id}")
-}
-
-/// When a refresh token expires.
-fn expiry(claims: &Claims) -> DateTime<Utc> {
-    DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now)
 }
 
 /// The address as the session list shows it: its /24 (IPv4) or /48 (IPv6) network.

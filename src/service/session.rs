@@ -313,20 +313,7 @@ pub async fn revoke_all_refresh_tokens(
         .into_tuple()
         .all(db)
         .await?;
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let now = Utc::now();
-    let rows = ids.into_iter().map(|token_id| blacklisted_token::ActiveModel {
-        blacklisted_at: Set(now),
-        token_id: Set(token_id),
-        ..Default::default()
-    });
-    blacklisted_token::Entity::insert_many(rows)
-        .on_conflict(OnConflict::column(blacklisted_token::Column::TokenId).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    device_session::blacklist(db, ids).await
 }
 
 async fn is_blacklisted(db: &impl ConnectionTrait, outstanding_id: i64) -> AppResult<bool> {
@@ -351,11 +338,6 @@ async fn find_or_record_outstanding(
     }
 }
 
-/// When a token with these claims expires, as the outstanding-token table stores it.
-fn expiry(claims: &Claims) -> DateTime<Utc> {
-    DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now)
-}
-
 async fn record_outstanding(
     db: &impl ConnectionTrait,
     token: &str,
@@ -364,7 +346,7 @@ async fn record_outstanding(
     Ok(outstanding_token::ActiveModel {
         token: Set(token.to_string()),
         created_at: Set(Some(Utc::now())),
-        expires_at: Set(expiry(claims)),
+        expires_at: Set(claims.expires_at()),
         user_id: Set(claims.user_id()),
         jti: Set(claims.jti.clone()),
         ..Default::default()

@@ -45,6 +45,11 @@ impl Claims {
     pub fn user_id(&self) -> Option<i64> {
         self.user_id.parse().ok()
     }
+
+    /// `exp` as an instant, as the outstanding-token and session tables store it.
+    pub fn expires_at(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(self.exp, 0).unwrap_or_else(chrono::Utc::now)
+    }
 }
 
 /// A freshly issued access + refresh pair.
