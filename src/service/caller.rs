@@ -39,15 +39,6 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> AppResult<Cur
     let (user, ended) =
         tokio::join!(user::Entity::find_by_id(user_id).one(&state.db), device_session::has_ended(state, &claims));
     let user = user?.ok_or_else(|| refuse(TokenProblem::UserNotFound))?;
-    // A deleted account's tokens are simply not valid: the account is gone, not disabled.
-    if user.deleted_at.is_some() {
-        return Err(refuse(TokenProblem::Revoked));
-    }
-    if !user.is_active {
-        return Err(refuse(TokenProblem::UserInactive));
-    }
-    if ended? || session::issued_before(&claims, user.tokens_valid_after) {
-        return Err(refuse(TokenProblem::Revoked));
-    }
+    session::judge(&user, &claims, !ended?).map_err(refuse)?;
     Ok(CurrentUser { user, claims })
 }

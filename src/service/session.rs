@@ -277,16 +277,24 @@ pub async fn ensure_user_accepts(state: &AppState, claims: &Claims) -> AppResult
     let (user, open) =
         tokio::join!(user::Entity::find_by_id(user_id).one(&state.db), device_session::is_open(&state.db, claims));
     let user = user?.ok_or_else(|| refused(TokenProblem::UserNotFound))?;
+    judge(&user, claims, open?).map_err(refused)?;
+    Ok(user)
+}
+
+/// Why the account refuses a token of `claims` whose user is `user`, if it does; `session_open`
+/// is whether the token's sign-in session (if it names one) is still open.
+pub fn judge(user: &user::Model, claims: &Claims, session_open: bool) -> Result<(), TokenProblem> {
+    // A deleted account's tokens are simply not valid: the account is gone, not disabled.
     if user.deleted_at.is_some() {
-        return Err(refused(TokenProblem::Revoked));
+        return Err(TokenProblem::Revoked);
     }
     if !user.is_active {
-        return Err(refused(TokenProblem::UserInactive));
+        return Err(TokenProblem::UserInactive);
     }
-    if !open? || issued_before(claims, user.tokens_valid_after) {
-        return Err(refused(TokenProblem::Revoked));
+    if !session_open || issued_before(claims, user.tokens_valid_after) {
+        return Err(TokenProblem::Revoked);
     }
-    Ok(user)
+    Ok(())
 }
 
 /// Whether a token predates the user's last password change. Our tokens carry `iat_ms`; a
